@@ -1,0 +1,97 @@
+/**
+ * The configuration schema: one convict schema for the whole system. Every key
+ * has a doc string (the README's configuration reference is generated from it
+ * and kept in sync by a test), a default, a format and, where useful, an
+ * environment variable. Secrets are `sensitive` and never printed.
+ */
+
+const MiB = 1024 * 1024;
+
+export const configSchema = {
+  namespace: {
+    doc: "Namespace of this client's keys (model id, weights revision, dtype, tenant). Blocks of one namespace are never returned for another.",
+    format: "namespace",
+    default: "default",
+    env: "DATENLORD_NAMESPACE",
+  },
+  nodeId: {
+    doc: "This cache node's id in membership and descriptors; stable across restarts so a warm restart re-advertises its blocks. Empty: derived from host name and data port.",
+    format: String,
+    default: "",
+    env: "DATENLORD_NODE_ID",
+  },
+  etcd: {
+    endpoints: {
+      doc: "etcd endpoints (comma-separated in the environment). Empty: embedded mode, metadata in process memory.",
+      format: "endpoints",
+      default: [] as string[],
+      env: "DATENLORD_ETCD_ENDPOINTS",
+    },
+    rootPrefix: {
+      doc: "Root of every key this system writes in etcd.",
+      format: "etcdPrefix",
+      default: "/datenlord/kvcache",
+      env: "DATENLORD_ETCD_ROOT_PREFIX",
+    },
+    username: { doc: "etcd user (authentication off when empty).", format: String, default: "", env: "DATENLORD_ETCD_USERNAME" },
+    password: { doc: "etcd password.", format: String, default: "", sensitive: true, env: "DATENLORD_ETCD_PASSWORD" },
+    tls: {
+      caFile: { doc: "PEM file of the CA that signed etcd's certificate (TLS off when all three are empty).", format: String, default: "", env: "DATENLORD_ETCD_TLS_CA_FILE" },
+      certFile: { doc: "PEM client certificate for etcd.", format: String, default: "", env: "DATENLORD_ETCD_TLS_CERT_FILE" },
+      keyFile: { doc: "PEM client private key for etcd.", format: String, default: "", env: "DATENLORD_ETCD_TLS_KEY_FILE" },
+    },
+    leaseTtlSeconds: { doc: "TTL of a node's membership lease, in seconds.", format: "positiveInt", default: 10, env: "DATENLORD_ETCD_LEASE_TTL_SECONDS" },
+    requestTimeoutMs: { doc: "Deadline of one etcd request, in milliseconds.", format: "positiveInt", default: 5000, env: "DATENLORD_ETCD_REQUEST_TIMEOUT_MS" },
+  },
+  s3: {
+    endpoint: {
+      doc: "S3 endpoint URL (e.g. http://127.0.0.1:9000 for MinIO). Empty: no S3 tier; blocks evicted from disk are dropped.",
+      format: "url",
+      default: "",
+      env: "DATENLORD_S3_ENDPOINT",
+    },
+    bucket: { doc: "Bucket holding spilled blocks (must exist).", format: "bucket", default: "datenlord-kvcache", env: "DATENLORD_S3_BUCKET" },
+    prefix: { doc: "Key prefix of every object; objects are <prefix>/<namespace>/<block id>.", format: "s3Prefix", default: "blocks", env: "DATENLORD_S3_PREFIX" },
+    region: { doc: "S3 region.", format: String, default: "us-east-1", env: "DATENLORD_S3_REGION" },
+    accessKeyId: { doc: "S3 access key id.", format: String, default: "", sensitive: true, env: "DATENLORD_S3_ACCESS_KEY_ID" },
+    secretAccessKey: { doc: "S3 secret access key.", format: String, default: "", sensitive: true, env: "DATENLORD_S3_SECRET_ACCESS_KEY" },
+    forcePathStyle: { doc: "Path-style addressing (http://host/bucket/key), as MinIO needs.", format: Boolean, default: true, env: "DATENLORD_S3_FORCE_PATH_STYLE" },
+    maxConcurrency: { doc: "Most S3 requests in flight at once from one process.", format: "positiveInt", default: 8, env: "DATENLORD_S3_MAX_CONCURRENCY" },
+    multipartThresholdBytes: { doc: "Blocks at least this large upload as multipart, in parts of this size (min 5 MiB).", format: "partSize", default: 8 * MiB, env: "DATENLORD_S3_MULTIPART_THRESHOLD_BYTES" },
+    requestTimeoutMs: { doc: "Deadline of one S3 request, in milliseconds.", format: "positiveInt", default: 30000, env: "DATENLORD_S3_REQUEST_TIMEOUT_MS" },
+  },
+  memory: {
+    capacityBytes: { doc: "Capacity of the memory tier in bytes (block payloads).", format: "nat", default: 256 * MiB, env: "DATENLORD_MEMORY_CAPACITY_BYTES" },
+  },
+  disk: {
+    directory: { doc: "Directory of the disk (NVMe) tier; created if missing. Empty: no disk tier.", format: String, default: "data/disk", env: "DATENLORD_DISK_DIRECTORY" },
+    capacityBytes: { doc: "Capacity of the disk tier in bytes (block payloads).", format: "nat", default: 1024 * MiB, env: "DATENLORD_DISK_CAPACITY_BYTES" },
+  },
+  limits: {
+    maxKeyBytes: {
+      doc: "Largest key, in encoded bytes (UTF-8, or 4 bytes per token). etcd caps a request at 1.5 MiB, so at most 1 MiB.",
+      format: "maxKeyBytes",
+      default: 64 * 1024,
+      env: "DATENLORD_MAX_KEY_BYTES",
+    },
+    maxBlockBytes: { doc: "Largest block payload, in bytes.", format: "positiveInt", default: 64 * MiB, env: "DATENLORD_MAX_BLOCK_BYTES" },
+  },
+  node: {
+    host: { doc: "Address the node's data protocol listens on.", format: String, default: "127.0.0.1", env: "DATENLORD_NODE_HOST" },
+    port: { doc: "Port of the node's data protocol (0: any free port).", format: "port", default: 7480, env: "DATENLORD_NODE_PORT" },
+    advertiseAddress: { doc: "host:port other processes use to reach this node. Empty: host:port as bound.", format: String, default: "", env: "DATENLORD_NODE_ADVERTISE_ADDRESS" },
+    adminHost: { doc: "Address of the admin HTTP server (/metrics, /healthz, /readyz, /dashboard).", format: String, default: "127.0.0.1", env: "DATENLORD_NODE_ADMIN_HOST" },
+    adminPort: { doc: "Port of the admin HTTP server (0: any free port).", format: "port", default: 9480, env: "DATENLORD_NODE_ADMIN_PORT" },
+  },
+  cluster: {
+    replicas: { doc: "Copies of each new block, placed on distinct live nodes by rendezvous hashing.", format: "positiveInt", default: 1, env: "DATENLORD_REPLICAS" },
+    requestTimeoutMs: { doc: "Deadline of one data-path request to a node; a dead node is never waited on longer.", format: "positiveInt", default: 2000, env: "DATENLORD_NODE_REQUEST_TIMEOUT_MS" },
+    writeThrough: { doc: "Upload each new block to S3 right after insert (asynchronously) instead of only on eviction.", format: Boolean, default: false, env: "DATENLORD_WRITE_THROUGH" },
+    sweepIntervalMs: { doc: "How often a node sweeps descriptors with no surviving copy and unreferenced S3 objects.", format: "positiveInt", default: 30000, env: "DATENLORD_SWEEP_INTERVAL_MS" },
+    sweepGraceMs: { doc: "How long a holder must have been absent from membership before the sweep drops it.", format: "nat", default: 10000, env: "DATENLORD_SWEEP_GRACE_MS" },
+  },
+  sdk: {
+    strict: { doc: "Throw typed errors from tryLoad on infrastructure failures instead of degrading to a miss.", format: Boolean, default: false, env: "DATENLORD_SDK_STRICT" },
+    concurrency: { doc: "Most operations in flight at once in insertMany / tryLoadMany.", format: "positiveInt", default: 8, env: "DATENLORD_SDK_CONCURRENCY" },
+  },
+} as const;
