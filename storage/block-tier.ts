@@ -34,6 +34,14 @@ export type EvictionReason = "capacity" | "corrupt";
 export type EvictionHandler = (id: BlockId, block: Block, reason: "capacity") => Promise<void> | void;
 
 /**
+ * Called after a tier dropped a copy that failed its checksum on read (the read
+ * reports a miss), so the owner can tell where the copy went: the tiered store
+ * turns it into a "corrupt" move. Tiers take it as `onCorrupt` in their options;
+ * the tier itself counts the failure in its metrics.
+ */
+export type CorruptionHandler = (id: BlockId) => void;
+
+/**
  * One storage tier: a byte-capacity map from block id to {@link Block}.
  *
  * Contract, for every implementation:

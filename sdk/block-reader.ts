@@ -1,0 +1,63 @@
+import { checksumOf } from "../src/checksum.js";
+import { ErrorCode, KvCacheError } from "../src/errors.js";
+import type { EncodedKey } from "../src/keys.js";
+import type { BlockPeer } from "../src/peer.js";
+import type { BlockDescriptor } from "../metadata/metadata-store.js";
+import { callPeer, rankedPeers, type CoreDeps } from "./core.js";
+
+/**
+ * Non-holders asked after the live holders. Any live node finds a block in its
+ * S3 tier, and a holder list may lag a move between nodes; a few are enough,
+ * and the cap keeps a lost block from costing one request per node.
+ */
+const FALLBACK_NODES = 2;
+
+/**
+ * Reads the block a descriptor names: its live holders first (rendezvous order),
+ * then up to {@link FALLBACK_NODES} other live nodes, one at a time, each
+ * bounded by the request deadline. A copy whose size or checksum does not match
+ * the descriptor is skipped. Throws ERR_NO_NODES when no node produced the
+ * block (the last node error as cause).
+ */
+export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): Promise<Uint8Array> {
+  const candidates = readCandidates(deps, key, descriptor);
+  let lastError: unknown;
+  for (const peer of candidates) {
+    try {
+      const block = await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal }));
+      if (block === undefined) continue;
+      if (matches(block.data, block.checksum, descriptor)) return block.data;
+      lastError = mismatch(peer, descriptor);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw unavailable(descriptor, candidates.length, lastError);
+}
+
+function readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): BlockPeer[] {
+  const ranked = rankedPeers(deps, key);
+  const holders = new Set(descriptor.holders);
+  const live = ranked.filter((p) => holders.has(p.nodeId));
+  const others = ranked.filter((p) => !holders.has(p.nodeId)).slice(0, FALLBACK_NODES);
+  return [...live, ...others];
+}
+
+function matches(data: Uint8Array, checksum: number, d: BlockDescriptor): boolean {
+  return data.length === d.size && checksum >>> 0 === d.checksum >>> 0 && checksumOf(data) === d.checksum >>> 0;
+}
+
+function mismatch(peer: BlockPeer, d: BlockDescriptor): KvCacheError {
+  return new KvCacheError(ErrorCode.CHECKSUM_MISMATCH, `node ${peer.nodeId} returned block ${d.blockId} with the wrong size or checksum`, {
+    details: { nodeId: peer.nodeId, blockId: d.blockId },
+  });
+}
+
+function unavailable(d: BlockDescriptor, asked: number, cause: unknown): KvCacheError {
+  const why = asked === 0 ? "no cache node is live" : `none of the ${asked} live node(s) asked has it`;
+  const last = cause instanceof Error ? ` (last error: ${cause.message})` : "";
+  return new KvCacheError(ErrorCode.NO_NODES, `block ${d.blockId} cannot be loaded: ${why}${last}`, {
+    cause,
+    details: { blockId: d.blockId, holders: d.holders, s3: d.s3, asked },
+  });
+}

@@ -1,0 +1,26 @@
+import type { CacheKey, EncodedKey } from "../src/keys.js";
+import { readBlock } from "./block-reader.js";
+import type { CoreDeps } from "./core.js";
+import { asBuffer, matchedPrefixOf } from "./matched-prefix.js";
+import type { SdkMetrics } from "./sdk-metrics.js";
+import type { LoadHit, PrefixMatch } from "./types.js";
+
+/**
+ * The read path: resolve the deepest stored prefix in metadata (range scans,
+ * see DESIGN.md), then fetch its block. A plain miss is null; failures throw
+ * typed errors and the client decides whether they degrade to a miss.
+ */
+export async function loadPrefix<Q extends CacheKey>(deps: CoreDeps, metrics: SdkMetrics, query: Q, key: EncodedKey): Promise<LoadHit<Q> | null> {
+  const entry = await deps.metadata.longestPrefix(deps.namespace, key);
+  if (entry === undefined) return null;
+  const data = await readBlock(deps, entry.key, entry.descriptor);
+  metrics.recordPrefix(entry.key.kind, entry.key.bytes.length);
+  return { matchedPrefix: matchedPrefixOf(query, entry.key), data: asBuffer(data) };
+}
+
+/** The deepest stored prefix and its size, from metadata alone. */
+export async function findPrefix<Q extends CacheKey>(deps: CoreDeps, query: Q, key: EncodedKey): Promise<PrefixMatch<Q> | null> {
+  const entry = await deps.metadata.longestPrefix(deps.namespace, key);
+  if (entry === undefined) return null;
+  return { matchedPrefix: matchedPrefixOf(query, entry.key), size: entry.descriptor.size };
+}

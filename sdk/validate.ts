@@ -1,0 +1,73 @@
+import { toBlockBytes } from "../src/block.js";
+import { ErrorCode, KvCacheError, isKvCacheError } from "../src/errors.js";
+import { describeType, encodeKey, type EncodedKey } from "../src/keys.js";
+import type { LimitsConfig } from "../src/config.js";
+import type { InsertItem } from "./types.js";
+
+/**
+ * Caller input, checked before anything is sent or written: bad input always
+ * throws a typed error naming the problem (invariant 5), whatever the mode.
+ */
+
+export function validKey(key: unknown, limits: LimitsConfig): EncodedKey {
+  return encodeKey(key, limits.maxKeyBytes);
+}
+
+export function validData(data: unknown, limits: LimitsConfig): Uint8Array {
+  return toBlockBytes(data, limits.maxBlockBytes);
+}
+
+/** `options.overwrite` as a boolean; options must be undefined or an object. */
+export function validOverwrite(options: unknown): boolean {
+  if (options === undefined) return false;
+  if (options === null || typeof options !== "object") {
+    throw invalid(`insert options must be an object; got ${describeType(options)}`);
+  }
+  const overwrite = (options as { overwrite?: unknown }).overwrite;
+  if (overwrite !== undefined && typeof overwrite !== "boolean") {
+    throw invalid(`options.overwrite must be a boolean; got ${describeType(overwrite)}`);
+  }
+  return overwrite ?? false;
+}
+
+export function validArray(value: unknown, what: string): readonly unknown[] {
+  if (!Array.isArray(value)) throw invalid(`${what} must be an array; got ${describeType(value)}`);
+  return value;
+}
+
+export interface ValidInsert {
+  readonly key: EncodedKey;
+  readonly bytes: Uint8Array;
+  readonly overwrite: boolean;
+}
+
+export function validItem(item: unknown, limits: LimitsConfig): ValidInsert {
+  if (item === null || typeof item !== "object" || Array.isArray(item)) {
+    throw invalid(`an item must be an object { key, data, overwrite? }; got ${describeType(item)}`);
+  }
+  const { key, data, overwrite } = item as InsertItem;
+  return { key: validKey(key, limits), bytes: validData(data, limits), overwrite: validOverwrite({ overwrite }) };
+}
+
+/** Checks every element first, so a bad element at any index stores nothing. */
+export function validEach<T>(values: readonly unknown[], op: string, check: (v: unknown) => T): T[] {
+  return values.map((v, i) => {
+    try {
+      return check(v);
+    } catch (err) {
+      throw atIndex(err, op, i);
+    }
+  });
+}
+
+/** The same error, its message and details naming the batch element. */
+export function atIndex(err: unknown, op: string, index: number): unknown {
+  if (!isKvCacheError(err)) return err;
+  return new KvCacheError(err.code, `${op}: item ${index}: ${err.message}`, {
+    cause: err, retryable: err.retryable, details: { ...err.details, index },
+  });
+}
+
+function invalid(message: string): KvCacheError {
+  return new KvCacheError(ErrorCode.INVALID_ARGUMENT, message);
+}

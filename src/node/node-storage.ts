@@ -1,0 +1,50 @@
+import type { AppConfig } from "../config.js";
+import type { CacheMetrics } from "../metrics.js";
+import type { BlockTier } from "../../storage/block-tier.js";
+import type { TierMove } from "../../storage/tier-events.js";
+import { diskTier, memoryTier, s3Tier, type TierFactory } from "../../storage/tier-factories.js";
+import { TieredStore } from "../../storage/tiered-store.js";
+
+/** A node's tiers: the tiered store it serves from, plus handles on the tiers it also uses directly. */
+export interface NodeStorage {
+  readonly store: TieredStore;
+  /** Memory and disk: what a warm restart re-advertises. */
+  readonly local: readonly BlockTier[];
+  /** The S3 tier (write-through uploads, orphan sweep), when configured. */
+  readonly s3: BlockTier | undefined;
+}
+
+export interface NodeStorageOptions {
+  readonly config: AppConfig;
+  readonly metrics: CacheMetrics;
+  readonly onMove: (move: TierMove) => void;
+  readonly onError: (err: unknown) => void;
+}
+
+/**
+ * Opens memory, disk (when `disk.directory` is set) and S3 (when `s3.endpoint`
+ * is set) behind one TieredStore. S3 objects live under
+ * `<s3.prefix>/<namespace>/<block id>`: every node of a cluster must share the
+ * bucket, prefix and namespace, so that a block one node spilled can be read
+ * through any other node, and so that each node's orphan sweep sees the same
+ * objects the descriptors of its namespace reference.
+ */
+export async function openNodeStorage(options: NodeStorageOptions): Promise<NodeStorage> {
+  const { config } = options;
+  const local: BlockTier[] = [];
+  let s3: BlockTier | undefined;
+  const keep = (factory: TierFactory, into: (tier: BlockTier) => void): TierFactory => async (hooks) => {
+    const tier = await factory(hooks);
+    into(tier);
+    return tier;
+  };
+  const store = await TieredStore.open({
+    memory: keep(memoryTier({ capacityBytes: config.memory.capacityBytes }), (t) => local.push(t)),
+    disk: config.disk.directory === "" ? undefined : keep(diskTier({ directory: config.disk.directory, capacityBytes: config.disk.capacityBytes }), (t) => local.push(t)),
+    s3: config.s3.endpoint === "" ? undefined : keep(s3Tier({ config: config.s3, namespace: config.namespace }), (t) => (s3 = t)),
+    metrics: options.metrics,
+    onMove: options.onMove,
+    onError: options.onError,
+  });
+  return { store, local, s3 };
+}

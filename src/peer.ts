@@ -1,0 +1,36 @@
+import type { Block, BlockId } from "./block.js";
+
+/** Options of a data-path request to a node. */
+export interface PeerOptions {
+  /** Aborts the request (ERR_ABORTED); the configured per-request timeout applies as well (ERR_TIMEOUT). */
+  readonly signal?: AbortSignal;
+}
+
+/** A node's tier sizes and counters, as its STATS request reports them. */
+export interface PeerStats {
+  readonly nodeId: string;
+  readonly tiers: Readonly<Record<string, { items: number; bytes: number; capacityBytes: number | null }>>;
+}
+
+/**
+ * One cache node's data API, as the SDK sees it: the client side of the wire
+ * protocol (sdk/peer-client.ts) in cluster mode, or the local tiered store in
+ * embedded mode. Blocks are verified against their checksum on receipt: a
+ * corrupt reply is a miss (counted), never returned.
+ *
+ * - `get` resolves `undefined` on a miss. The node looks in every tier it has,
+ *   S3 included, so asking a live node is also how a block held only in S3 is loaded.
+ * - `put` resolves once the node holds the block (memory tier or lower); only then
+ *   may metadata name the node as a holder (invariant 1). `tag` carries the owner.
+ * - `delete` is idempotent.
+ * - Failures reject with KvCacheError: ERR_TIMEOUT, ERR_NODE (the node answered an
+ *   error; its code is in details.remoteCode), ERR_PROTOCOL, ERR_AUTH, ERR_CLOSED.
+ */
+export interface BlockPeer {
+  readonly nodeId: string;
+  get(id: BlockId, options?: PeerOptions): Promise<Block | undefined>;
+  put(id: BlockId, block: Block, options?: PeerOptions): Promise<void>;
+  delete(id: BlockId, options?: PeerOptions): Promise<void>;
+  stats(options?: PeerOptions): Promise<PeerStats>;
+  close(): Promise<void>;
+}

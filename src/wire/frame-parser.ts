@@ -1,0 +1,139 @@
+import type { KvCacheError } from "../errors.js";
+import {
+  decodeRequestHeader, decodeResponseHeader, type DecodedHeader, type RequestFields, type RequestFrame, type ResponseFields,
+  type ResponseFrame,
+} from "./frames.js";
+import { REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, type WireLimits } from "./protocol.js";
+
+/** What one side of the protocol parses: header size, header decoder, and how a frame is built. */
+interface FrameKind<H, F> {
+  readonly headerBytes: number;
+  decode(buf: Buffer, offset: number, limits: WireLimits): DecodedHeader<H>;
+  build(header: H, tag: Buffer | undefined, body: Buffer): F;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+const REQUESTS: FrameKind<RequestFields, RequestFrame> = {
+  headerBytes: REQUEST_HEADER_BYTES,
+  decode: decodeRequestHeader,
+  build: (h, tag, data) => ({ ...h, tag, data }),
+};
+
+const RESPONSES: FrameKind<ResponseFields, ResponseFrame> = {
+  headerBytes: RESPONSE_HEADER_BYTES,
+  decode: decodeResponseHeader,
+  build: (h, tag, body) => ({ ...h, tag, body }),
+};
+
+/**
+ * Incremental frame parser: feed it socket chunks as they arrive, get whole
+ * frames back. Lengths are checked against the limits as soon as a header is
+ * complete, before anything of the announced size is allocated; tag and body
+ * are then copied once, chunk by chunk, into buffers of exactly their size
+ * (unpooled, so a block kept by a tier holds no shared slab alive).
+ *
+ * A malformed frame throws ERR_PROTOCOL; the parser then stays failed (every
+ * later push throws the same error) because the stream has lost its framing.
+ */
+export class FrameParser<H, F> {
+  private readonly header: Buffer;
+  private headerFill = 0;
+  private pending: DecodedHeader<H> | undefined;
+  private tag: Buffer | undefined;
+  private body: Buffer = EMPTY;
+  private fill = 0;
+  private failure: KvCacheError | undefined;
+
+  constructor(
+    private readonly kind: FrameKind<H, F>,
+    private readonly limits: WireLimits,
+  ) {
+    this.header = Buffer.alloc(kind.headerBytes);
+  }
+
+  /** True while part of a frame has been received but not all of it. */
+  get midFrame(): boolean {
+    return this.headerFill > 0 || this.pending !== undefined;
+  }
+
+  /** Consumes `chunk`; returns the frames it completed, in order. Throws ERR_PROTOCOL. */
+  push(chunk: Buffer): F[] {
+    if (this.failure !== undefined) throw this.failure;
+    const frames: F[] = [];
+    let offset = 0;
+    try {
+      while (offset < chunk.length || this.frameComplete()) {
+        if (this.pending === undefined) offset = this.readHeader(chunk, offset);
+        else offset = this.readPayload(chunk, offset);
+        if (this.frameComplete()) frames.push(this.emit());
+      }
+    } catch (err) {
+      this.failure = err as KvCacheError;
+      throw err;
+    }
+    return frames;
+  }
+
+  private readHeader(chunk: Buffer, offset: number): number {
+    const size = this.kind.headerBytes;
+    if (this.headerFill === 0 && chunk.length - offset >= size) {
+      this.startPayload(this.kind.decode(chunk, offset, this.limits));
+      return offset + size;
+    }
+    const n = chunk.copy(this.header, this.headerFill, offset, offset + size - this.headerFill);
+    this.headerFill += n;
+    if (this.headerFill === size) {
+      this.headerFill = 0;
+      this.startPayload(this.kind.decode(this.header, 0, this.limits));
+    }
+    return offset + n;
+  }
+
+  private startPayload(decoded: DecodedHeader<H>): void {
+    this.pending = decoded;
+    this.tag = decoded.tagLength > 0 ? Buffer.allocUnsafeSlow(decoded.tagLength) : undefined;
+    this.body = decoded.bodyLength > 0 ? Buffer.allocUnsafeSlow(decoded.bodyLength) : EMPTY;
+    this.fill = 0;
+  }
+
+  /** Tag then body are filled as one logical region of tagLength + bodyLength bytes. */
+  private readPayload(chunk: Buffer, offset: number): number {
+    const tagLength = this.pending!.tagLength;
+    if (this.fill < tagLength) {
+      const n = chunk.copy(this.tag!, this.fill, offset, offset + tagLength - this.fill);
+      this.fill += n;
+      return offset + n;
+    }
+    const at = this.fill - tagLength;
+    const n = chunk.copy(this.body, at, offset, offset + this.body.length - at);
+    this.fill += n;
+    return offset + n;
+  }
+
+  private frameComplete(): boolean {
+    return this.pending !== undefined && this.fill === this.pending.tagLength + this.pending.bodyLength;
+  }
+
+  private emit(): F {
+    const frame = this.kind.build(this.pending!.header, this.tag, this.body);
+    this.pending = undefined;
+    this.tag = undefined;
+    this.body = EMPTY;
+    this.fill = 0;
+    return frame;
+  }
+}
+
+export type RequestParser = FrameParser<RequestFields, RequestFrame>;
+export type ResponseParser = FrameParser<ResponseFields, ResponseFrame>;
+
+/** The node's parser: requests from clients. */
+export function requestParser(limits: WireLimits): RequestParser {
+  return new FrameParser(REQUESTS, limits);
+}
+
+/** The client's parser: responses from a node. */
+export function responseParser(limits: WireLimits): ResponseParser {
+  return new FrameParser(RESPONSES, limits);
+}

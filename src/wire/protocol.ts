@@ -1,0 +1,85 @@
+import { MAX_TAG_BYTES } from "../block.js";
+import type { LimitsConfig } from "../config.js";
+
+/**
+ * The node data protocol: binary frames over a persistent TCP connection.
+ *
+ * Request  (40-byte header): magic "DLKV" | version u8 | op u8 | flags u16 |
+ *   requestId u32 | blockId 16 raw bytes | checksum u32 | tagLength u32 |
+ *   dataLength u32, then `tagLength` tag bytes, then `dataLength` data bytes.
+ * Response (24-byte header): magic "DLKV" | version u8 | status u8 | flags u16 |
+ *   requestId u32 | checksum u32 | tagLength u32 | bodyLength u32, then tag,
+ *   then body: block data (GET), JSON {code, message, retryable} (ERROR),
+ *   JSON PeerStats (STATS), nothing otherwise.
+ *
+ * All integers big-endian. A response echoes its request's id. Flags are
+ * reserved: senders write 0 and receivers ignore them, so a later version can
+ * give them meaning without breaking older peers. A frame with a bad magic,
+ * another version, an unknown op or status, or a length over the receiver's
+ * limits is a protocol error: the receiver answers ERR_PROTOCOL (when it is the
+ * node) and closes the connection, since the byte stream can no longer be trusted.
+ */
+export const MAGIC = 0x444c4b56; // "DLKV"
+export const VERSION = 1;
+export const REQUEST_HEADER_BYTES = 40;
+export const RESPONSE_HEADER_BYTES = 24;
+export const BLOCK_ID_BYTES = 16;
+
+export const Op = {
+  PUT: 1,
+  GET: 2,
+  DELETE: 3,
+  STATS: 4,
+  PING: 5,
+  /**
+   * Reserved for connection set-up (the cluster shared secret): a client will
+   * send it first on every new connection. Nodes of this version answer
+   * ERR_PROTOCOL "unsupported op".
+   */
+  HELLO: 6,
+} as const;
+export type Op = (typeof Op)[keyof typeof Op];
+
+export const Status = {
+  OK: 0,
+  NOT_FOUND: 1,
+  ERROR: 2,
+} as const;
+export type Status = (typeof Status)[keyof typeof Status];
+
+const OPS: ReadonlySet<number> = new Set(Object.values(Op));
+const STATUSES: ReadonlySet<number> = new Set(Object.values(Status));
+
+export function isOp(value: number): value is Op {
+  return OPS.has(value);
+}
+
+export function isStatus(value: number): value is Status {
+  return STATUSES.has(value);
+}
+
+export function opName(op: Op): string {
+  return (Object.keys(Op) as (keyof typeof Op)[]).find((k) => Op[k] === op)!.toLowerCase();
+}
+
+/** Largest JSON body (ERROR, STATS, HELLO): small, so a bad peer cannot make us buffer much. */
+export const MAX_JSON_BYTES = 64 * 1024;
+
+/** What a receiver accepts; lengths over these are rejected before anything is allocated. */
+export interface WireLimits {
+  /** Largest block payload (PUT data, GET reply body). */
+  readonly maxBlockBytes: number;
+  /** Largest tag (namespace + encoded key, see src/block-tag.ts). */
+  readonly maxTagBytes: number;
+}
+
+/** Namespace bytes a tag may hold: the config schema caps a namespace at 256 UTF-8 bytes. */
+const TAG_OVERHEAD_BYTES = 4 + 256;
+
+/** The wire limits matching a configuration's limits slice. */
+export function wireLimits(limits: LimitsConfig): WireLimits {
+  return {
+    maxBlockBytes: limits.maxBlockBytes,
+    maxTagBytes: Math.min(MAX_TAG_BYTES, limits.maxKeyBytes + TAG_OVERHEAD_BYTES),
+  };
+}

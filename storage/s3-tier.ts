@@ -1,0 +1,332 @@
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import pLimit, { type LimitFunction } from "p-limit";
+import type { Block, BlockId } from "../src/block.js";
+import type { S3Config } from "../src/config.js";
+import { ErrorCode, KvCacheError, throwIfAborted } from "../src/errors.js";
+import { CacheMetrics } from "../src/metrics.js";
+import type { BlockTier, CorruptionHandler, TierOptions, TierStats } from "./block-tier.js";
+import { readBody } from "./s3-body.js";
+import { makeS3Client } from "./s3-client.js";
+import { isNotFound, toS3Error } from "./s3-errors.js";
+import { S3KeyLayout } from "./s3-keys.js";
+import { decodeObject, encodeObject, type EncodedObject } from "./s3-object-format.js";
+import { assertStorable, guardBatch, guardIdOp, guardOp } from "./tier-support.js";
+
+export interface S3TierOptions {
+  /** Bucket, prefix, endpoint, credentials, concurrency, multipart threshold, request timeout. */
+  readonly config: S3Config;
+  /** Objects live under `<prefix>/<namespace percent-encoded>/`; see {@link S3KeyLayout}. */
+  readonly namespace: string;
+  /** A client to share; the tier then never destroys it. Without one the tier makes (and owns) its own. */
+  readonly client?: S3Client;
+  readonly metrics?: CacheMetrics;
+  /** Told about each object dropped because it failed its checksum (see {@link CorruptionHandler}). */
+  readonly onCorrupt?: CorruptionHandler;
+}
+
+const TIER = "s3";
+
+/** Parts of one multipart upload in flight at once (each holds `partSize` bytes). */
+const UPLOAD_QUEUE_SIZE = 4;
+/** DeleteObjects takes at most 1000 keys per request. */
+const DELETE_BATCH = 1000;
+
+/**
+ * The S3 tier: one object per block (format in `s3-object-format.ts`), keys from
+ * {@link S3KeyLayout}. Capacity is unbounded.
+ *
+ * - At most `config.maxConcurrency` tier operations talk to S3 at once (p-limit);
+ *   a multipart upload counts as one but may hold up to 4 part requests.
+ * - Each request has a deadline of `config.requestTimeoutMs` (a multipart upload:
+ *   that per part, plus two), combined with the caller's signal.
+ * - `stats()` counts the objects this instance wrote and has not deleted, plus
+ *   those found by {@link S3Tier.recount} (warm restart): sizing a bucket costs a
+ *   listing, so it is never done implicitly. `bytes` are object sizes, i.e. the
+ *   payload plus a tag too large for metadata (see `s3-object-format.ts`).
+ * - `has` is a HEAD: it does not verify the checksum (`get` does).
+ */
+export class S3Tier implements BlockTier {
+  readonly name = TIER;
+  readonly #config: S3Config;
+  readonly #client: S3Client;
+  readonly #ownsClient: boolean;
+  readonly #layout: S3KeyLayout;
+  readonly #metrics: CacheMetrics;
+  readonly #limit: LimitFunction;
+  readonly #onCorrupt: CorruptionHandler | undefined;
+  /** Object size of each object counted into stats (written here, or found by recount). */
+  readonly #written = new Map<BlockId, number>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #bytes = 0;
+  #closed = false;
+
+  constructor(options: S3TierOptions) {
+    this.#config = options.config;
+    this.#layout = new S3KeyLayout(options.config.prefix, options.namespace);
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? makeS3Client(options.config);
+    this.#metrics = options.metrics ?? new CacheMetrics();
+    this.#limit = pLimit(options.config.maxConcurrency);
+    this.#onCorrupt = options.onCorrupt;
+    this.#report();
+  }
+
+  async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
+    guardIdOp(TIER, this.#closed, id, options);
+    const key = this.#layout.keyOf(id);
+    const found = await this.#request("get", key, options?.signal, this.#config.requestTimeoutMs, (signal) => this.#getObject(key, signal));
+    if (found === "corrupt") {
+      await this.#dropCorrupt(id, options);
+      return undefined;
+    }
+    if (found === undefined) this.#metrics.tierMisses.inc({ tier: TIER });
+    else this.#countHit(found);
+    return found;
+  }
+
+  async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closed, id, options);
+    assertStorable(TIER, block, Infinity);
+    const key = this.#layout.keyOf(id);
+    const object = encodeObject(block);
+    const partSize = this.#config.multipartThresholdBytes;
+    if (object.body.length < partSize) {
+      await this.#request("put", key, options?.signal, this.#config.requestTimeoutMs, (signal) => this.#putObject(key, object, signal));
+    } else {
+      const timeoutMs = this.#config.requestTimeoutMs * (Math.ceil(object.body.length / partSize) + 2);
+      await this.#request("put", key, options?.signal, timeoutMs, (signal) => this.#upload(key, object, signal));
+    }
+    this.#track(id, object.body.length);
+  }
+
+  async has(id: BlockId, options?: TierOptions): Promise<boolean> {
+    guardIdOp(TIER, this.#closed, id, options);
+    const key = this.#layout.keyOf(id);
+    return this.#request("has", key, options?.signal, this.#config.requestTimeoutMs, (signal) =>
+      this.#client.send(new HeadObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal }).then(
+        () => true,
+        (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
+      ),
+    );
+  }
+
+  async delete(id: BlockId, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closed, id, options);
+    const key = this.#layout.keyOf(id);
+    // S3 answers 204 for a missing key too, so delete is idempotent as it stands.
+    await this.#request("delete", key, options?.signal, this.#config.requestTimeoutMs, (signal) =>
+      this.#client.send(new DeleteObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal }),
+    );
+    this.#untrack(id);
+  }
+
+  async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
+    guardOp(TIER, this.#closed, options);
+    ids.forEach((id) => this.#layout.keyOf(id));
+    return Promise.all(ids.map((id) => this.get(id, options)));
+  }
+
+  async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
+    guardBatch(TIER, this.#closed, entries, Infinity, options);
+    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+  }
+
+  async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
+    guardOp(TIER, this.#closed, options);
+    const unique = [...new Set(ids)];
+    const keys = unique.map((id) => this.#layout.keyOf(id));
+    const batches: string[][] = [];
+    for (let i = 0; i < keys.length; i += DELETE_BATCH) batches.push(keys.slice(i, i + DELETE_BATCH));
+    await Promise.all(batches.map((batch) => this.#deleteBatch(batch, options?.signal)));
+    for (const id of unique) this.#untrack(id);
+  }
+
+  async *ids(options?: TierOptions): AsyncIterable<BlockId> {
+    guardOp(TIER, this.#closed, options);
+    for await (const [id] of this.#listObjects(options?.signal)) yield id;
+  }
+
+  /**
+   * Lists the namespace and counts every object in it into `stats()`, replacing
+   * what this instance counted so far: a warm restart calls it once (it costs one
+   * request per 1000 objects). Sizes come from the listing, i.e. object sizes.
+   */
+  async recount(options?: TierOptions): Promise<TierStats> {
+    const found = new Map<BlockId, number>();
+    for await (const [id, size] of this.#listObjects(options?.signal)) found.set(id, size);
+    this.#written.clear();
+    this.#bytes = 0;
+    for (const [id, size] of found) this.#track(id, size);
+    return this.stats();
+  }
+
+  stats(): TierStats {
+    return { items: this.#written.size, bytes: this.#bytes, capacityBytes: Infinity };
+  }
+
+  /** Waits for requests in flight, then destroys the client if the tier made it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([...this.#inFlight]);
+    if (this.#ownsClient) this.#client.destroy();
+  }
+
+  /**
+   * Runs one S3 exchange under the concurrency limit with a deadline, mapping
+   * every failure through {@link toS3Error} and counting backend failures.
+   */
+  #request<T>(op: string, key: string, caller: AbortSignal | undefined, timeoutMs: number, exchange: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new KvCacheError(ErrorCode.CLOSED, "S3 tier is closed"));
+    const run = this.#limit(async () => {
+      throwIfAborted(caller);
+      const deadline = AbortSignal.timeout(timeoutMs);
+      const signal = caller === undefined ? deadline : AbortSignal.any([caller, deadline]);
+      try {
+        return await exchange(signal);
+      } catch (err) {
+        throw this.#fail(err, { op, bucket: this.#config.bucket, key, caller, deadline });
+      }
+    });
+    this.#inFlight.add(run);
+    const forget = (): void => void this.#inFlight.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  #fail(err: unknown, ctx: Parameters<typeof toS3Error>[1]): KvCacheError {
+    const mapped = toS3Error(err, ctx);
+    if (mapped.code === ErrorCode.S3 || mapped.code === ErrorCode.TIMEOUT) {
+      this.#metrics.backendErrors.inc({ backend: "s3", code: mapped.code });
+    }
+    return mapped;
+  }
+
+  /** The stored block, `undefined` when absent, "corrupt" when it fails its checksums. */
+  async #getObject(key: string, signal: AbortSignal): Promise<Block | undefined | "corrupt"> {
+    let response;
+    try {
+      response = await this.#client.send(new GetObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const body = await readBody(response.Body, response.ContentLength, signal);
+    return decodeObject(response.Metadata, body) ?? "corrupt";
+  }
+
+  async #putObject(key: string, object: EncodedObject, signal: AbortSignal): Promise<void> {
+    const command = new PutObjectCommand({
+      Bucket: this.#config.bucket,
+      Key: key,
+      Body: object.body,
+      ContentLength: object.body.length,
+      Metadata: object.metadata,
+    });
+    await this.#client.send(command, { abortSignal: signal });
+  }
+
+  /**
+   * Multipart upload through lib-storage. Upload takes no signal, only its own
+   * controller, so ours is forwarded; on failure or abort it aborts the
+   * multipart upload (leavePartsOnError: false) so no parts linger.
+   */
+  async #upload(key: string, object: EncodedObject, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    const controller = new AbortController();
+    const forward = (): void => controller.abort(signal.reason);
+    signal.addEventListener("abort", forward, { once: true });
+    try {
+      const upload = new Upload({
+        client: this.#client,
+        params: { Bucket: this.#config.bucket, Key: key, Body: object.body, Metadata: object.metadata },
+        partSize: this.#config.multipartThresholdBytes,
+        queueSize: UPLOAD_QUEUE_SIZE,
+        leavePartsOnError: false,
+        abortController: controller,
+      });
+      await upload.done();
+    } finally {
+      signal.removeEventListener("abort", forward);
+    }
+  }
+
+  async #deleteBatch(keys: string[], caller: AbortSignal | undefined): Promise<void> {
+    const response = await this.#request("deleteMany", keys[0] ?? "", caller, this.#config.requestTimeoutMs, (signal) =>
+      this.#client.send(
+        new DeleteObjectsCommand({ Bucket: this.#config.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
+        { abortSignal: signal },
+      ),
+    );
+    const failed = response.Errors ?? [];
+    if (failed.length > 0) {
+      const first = failed[0];
+      const err = new KvCacheError(ErrorCode.S3, `S3 deleteMany failed for ${failed.length} of ${keys.length} objects: ${first?.Code}: ${first?.Message}`, {
+        details: { bucket: this.#config.bucket, keys: failed.slice(0, 10).map((e) => e.Key) },
+      });
+      this.#metrics.backendErrors.inc({ backend: "s3", code: err.code });
+      throw err;
+    }
+  }
+
+  /** Every object of the namespace as [id, object size], page by page (ListObjectsV2). */
+  async *#listObjects(caller: AbortSignal | undefined): AsyncIterable<[BlockId, number]> {
+    const prefix = this.#layout.namespacePrefix;
+    let token: string | undefined;
+    do {
+      const command = new ListObjectsV2Command({ Bucket: this.#config.bucket, Prefix: prefix, ContinuationToken: token });
+      const page = await this.#request("list", prefix, caller, this.#config.requestTimeoutMs, (signal) => this.#client.send(command, { abortSignal: signal }));
+      for (const object of page.Contents ?? []) {
+        const id = this.#layout.idOf(object.Key ?? "");
+        if (id !== undefined) yield [id, object.Size ?? 0];
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  /**
+   * A damaged object is deleted, counted, and reported as a miss (tier contract).
+   * The owner hears of it only once the object is gone, so it never re-reads it.
+   */
+  async #dropCorrupt(id: BlockId, options?: TierOptions): Promise<void> {
+    this.#metrics.checksumFailures.inc({ tier: TIER });
+    this.#metrics.tierMisses.inc({ tier: TIER });
+    this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
+    // A failed delete is counted (backendErrors) and retried by the next read
+    // that meets the object; the read itself is still a plain miss.
+    const deleted = await this.delete(id, options).then(() => true, () => false);
+    if (deleted) this.#onCorrupt?.(id);
+  }
+
+  #countHit(block: Block): void {
+    this.#metrics.tierHits.inc({ tier: TIER });
+    this.#metrics.tierHitBytes.inc({ tier: TIER }, block.data.length);
+  }
+
+  #track(id: BlockId, bytes: number): void {
+    this.#bytes += bytes - (this.#written.get(id) ?? 0);
+    this.#written.set(id, bytes);
+    this.#report();
+  }
+
+  #untrack(id: BlockId): void {
+    const bytes = this.#written.get(id);
+    if (bytes === undefined) return;
+    this.#written.delete(id);
+    this.#bytes -= bytes;
+    this.#report();
+  }
+
+  #report(): void {
+    this.#metrics.reportTier(TIER, this.stats());
+  }
+}

@@ -1,0 +1,42 @@
+import type { CacheMetrics } from "../src/metrics.js";
+import type { BlockTier, CorruptionHandler, EvictionHandler } from "./block-tier.js";
+import { DiskTier, type DiskTierOptions } from "./disk-tier.js";
+import { MemoryTier, type MemoryTierOptions } from "./memory-tier.js";
+import { S3Tier, type S3TierOptions } from "./s3-tier.js";
+
+/** What the tiered store hands each tier it builds, so it hears of evictions and corrupt copies. */
+export interface TierHooks {
+  readonly onEvict: EvictionHandler;
+  readonly onCorrupt: CorruptionHandler;
+  readonly onError: (err: unknown) => void;
+  readonly metrics: CacheMetrics;
+}
+
+/**
+ * Builds one tier wired to the tiered store. The store, not the caller, owns the
+ * eviction handlers: that is how all placement policy stays in one place.
+ */
+export type TierFactory = (hooks: TierHooks) => BlockTier | Promise<BlockTier>;
+
+type Wired = "onEvict" | "onError" | "metrics";
+
+/** A {@link MemoryTier} for {@link TieredStore.open}. */
+export function memoryTier(options: Omit<MemoryTierOptions, Wired>): TierFactory {
+  return (hooks) => {
+    const wired: MemoryTierOptions & { onCorrupt: CorruptionHandler } = { ...options, ...hooks };
+    return new MemoryTier(wired);
+  };
+}
+
+/** A {@link DiskTier} (opened, warm-restarted) for {@link TieredStore.open}. */
+export function diskTier(options: Omit<DiskTierOptions, Wired>): TierFactory {
+  return (hooks) => {
+    const wired: DiskTierOptions & { onCorrupt: CorruptionHandler } = { ...options, ...hooks };
+    return DiskTier.open(wired);
+  };
+}
+
+/** An {@link S3Tier} for {@link TieredStore.open}; S3 never evicts, so only corrupt copies are reported. */
+export function s3Tier(options: Omit<S3TierOptions, "metrics" | "onCorrupt">): TierFactory {
+  return (hooks) => new S3Tier({ ...options, metrics: hooks.metrics, onCorrupt: hooks.onCorrupt });
+}

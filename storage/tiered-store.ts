@@ -1,0 +1,329 @@
+import type { Block, BlockId } from "../src/block.js";
+import { CacheMetrics } from "../src/metrics.js";
+import type { BlockTier, TierOptions, TierStats } from "./block-tier.js";
+import { KeyedLock } from "./keyed-lock.js";
+import { KnownCopies } from "./known-copies.js";
+import { PendingMoves, type PendingMove } from "./pending-moves.js";
+import { withRetry, type RetryPolicy } from "./retry.js";
+import { emitMove, type StoreTierName, type TierMove } from "./tier-events.js";
+import type { TierFactory, TierHooks } from "./tier-factories.js";
+import { assertStorable, guardBatch, guardIdOp, guardOp } from "./tier-support.js";
+
+export interface TieredStoreOptions {
+  /** The memory tier, e.g. `memoryTier({ capacityBytes })`. Every put lands here first. */
+  readonly memory: TierFactory;
+  /** The disk tier, e.g. `diskTier({ directory, capacityBytes })`: takes what memory evicts. */
+  readonly disk?: TierFactory;
+  /** The S3 tier, e.g. `s3Tier({ config, namespace })`: takes what disk (or, without disk, memory) evicts. */
+  readonly s3?: TierFactory;
+  readonly metrics?: CacheMetrics;
+  /** Told about every change of a block's location (see {@link TierMove}). */
+  readonly onMove?: (move: TierMove) => void;
+  /** Background failures: a demotion or spill that failed, a listener that threw. */
+  readonly onError?: (err: unknown) => void;
+  /** Retries of a failed spill to S3 before the block is reported dropped (default 4 tries from 100 ms). */
+  readonly spillRetry?: RetryPolicy;
+  /** New puts wait while more than this many bytes are in transit between tiers (default 64 MiB). */
+  readonly maxPendingBytes?: number;
+}
+
+const TIER = "tiered";
+const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100 };
+const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Memory, then disk, then S3, as one {@link BlockTier}. All placement policy is here:
+ *
+ * - `put` lands in memory (a block larger than memory goes straight to the first
+ *   tier it fits, reported as a demotion or spill, and stale copies above it are
+ *   deleted). What memory evicts is demoted to disk, else spilled to S3, else
+ *   dropped; what disk evicts is spilled to S3, else dropped.
+ * - A spill to S3 is retried ({@link RetryPolicy}); a demotion that fails falls
+ *   through to S3. A block no tier took is reported `dropped` through onMove and
+ *   its error through onError: never lost silently.
+ * - A hit below memory is promoted: copied into memory, the lower copy kept. If it
+ *   is evicted again while that copy is known to exist, it is not written again.
+ * - In transit, blocks sit in a pending map that reads consult, so a block is
+ *   readable throughout a move. Every operation resolves only after the moves it
+ *   caused (its evictions) have landed, and puts wait while more than
+ *   `maxPendingBytes` are in transit: the map holds at most that plus what the
+ *   operations in flight displace.
+ * - `stats()` sums the tiers, so a promoted block is counted once per copy;
+ *   `ids()` lists each block once. Corrupt copies found by a tier are reported as
+ *   `corrupt` moves and the read falls through to the next tier.
+ * - `close()` waits for operations in flight, then closes the tiers (memory's
+ *   contents are not written down).
+ */
+export class TieredStore implements BlockTier {
+  readonly name = TIER;
+  readonly #options: TieredStoreOptions;
+  readonly #metrics: CacheMetrics;
+  readonly #pending = new PendingMoves();
+  readonly #known = new KnownCopies();
+  /** Serialises moves of one id out of memory, so an older copy never lands after a newer one. */
+  readonly #demotions = new KeyedLock();
+  /** Per operation in flight, the moves it set off (memory evictions are reported synchronously). */
+  readonly #collectors = new Set<Promise<void>[]>();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #memory!: BlockTier;
+  #disk: BlockTier | undefined;
+  #s3: BlockTier | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: TieredStoreOptions) {
+    this.#options = options;
+    this.#metrics = options.metrics ?? new CacheMetrics();
+  }
+
+  /** Builds the tiers through their factories, wiring their eviction and corruption handlers here. */
+  static async open(options: TieredStoreOptions): Promise<TieredStore> {
+    const store = new TieredStore(options);
+    const built: BlockTier[] = [];
+    try {
+      store.#memory = await options.memory(store.#hooks("memory"));
+      built.push(store.#memory);
+      if (options.disk !== undefined) built.push((store.#disk = await options.disk(store.#hooks("disk"))));
+      if (options.s3 !== undefined) built.push((store.#s3 = await options.s3(store.#hooks("s3"))));
+    } catch (err) {
+      await Promise.allSettled(built.map((tier) => tier.close()));
+      throw err;
+    }
+    return store;
+  }
+
+  async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    return this.#track(this.#read(id, options));
+  }
+
+  async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    assertStorable(TIER, block, this.#largestTier());
+    return this.#track(this.#write(id, block, options));
+  }
+
+  async has(id: BlockId, options?: TierOptions): Promise<boolean> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    if (this.#pending.find(id) !== undefined) return true;
+    for (const tier of this.#tiers()) if (await tier.has(id, options)) return true;
+    return false;
+  }
+
+  async delete(id: BlockId, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    return this.#track(this.#remove([id], options));
+  }
+
+  async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
+    guardOp(TIER, this.#closing !== undefined, options);
+    return Promise.all(ids.map((id) => this.get(id, options)));
+  }
+
+  async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
+    guardBatch(TIER, this.#closing !== undefined, entries, this.#largestTier(), options);
+    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+  }
+
+  async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
+    guardOp(TIER, this.#closing !== undefined, options);
+    for (const id of ids) guardIdOp(TIER, false, id, undefined);
+    return this.#track(this.#remove([...new Set(ids)], options));
+  }
+
+  /** Each block once: memory, in transit, disk, then S3 (a listing). */
+  async *ids(options?: TierOptions): AsyncIterable<BlockId> {
+    guardOp(TIER, this.#closing !== undefined, options);
+    const seen = new Set<BlockId>();
+    for (const source of [this.#memory.ids(options), this.#pending.ids(), ...this.#lower().map((t) => t.ids(options))]) {
+      for await (const id of source) {
+        if (!seen.has(id)) yield id;
+        seen.add(id);
+      }
+    }
+  }
+
+  /** The tiers' stats summed (a block with copies in two tiers counts twice). */
+  stats(): TierStats {
+    let [items, bytes, capacityBytes] = [0, 0, 0];
+    for (const tier of this.#tiers()) {
+      const s = tier.stats();
+      [items, bytes, capacityBytes] = [items + s.items, bytes + s.bytes, capacityBytes + s.capacityBytes];
+    }
+    return { items, bytes, capacityBytes };
+  }
+
+  tierStats(): Record<StoreTierName, TierStats | undefined> {
+    return { memory: this.#memory.stats(), disk: this.#disk?.stats(), s3: this.#s3?.stats() };
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async #shutdown(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await Promise.allSettled(this.#tiers().map((tier) => tier.close()));
+  }
+
+  async #read(id: BlockId, options: TierOptions | undefined): Promise<Block | undefined> {
+    const hot = (await this.#memory.get(id, options)) ?? this.#pending.find(id);
+    if (hot !== undefined) return hot;
+    for (const tier of this.#lower()) {
+      const block = await tier.get(id, options);
+      if (block !== undefined) {
+        await this.#promote(id, block, tier.name as "disk" | "s3");
+        return block;
+      }
+    }
+    return undefined;
+  }
+
+  /** Copies a lower-tier hit into memory; a failure only costs the next read a lower-tier trip. */
+  async #promote(id: BlockId, block: Block, from: "disk" | "s3"): Promise<void> {
+    if (block.data.byteLength > this.#memory.stats().capacityBytes) return;
+    try {
+      await this.#withMoves(() => this.#memory.put(id, block));
+    } catch (err) {
+      this.#reportError(err);
+      return;
+    }
+    this.#known.add(id, from);
+    this.#emit({ id, from, to: "memory", reason: "promoted", block });
+  }
+
+  async #write(id: BlockId, block: Block, options: TierOptions | undefined): Promise<void> {
+    await this.#pending.waitBelow(this.#options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, options?.signal);
+    // A replaced block's older copies in transit must not land after this one.
+    this.#pending.cancel(id);
+    this.#known.forget(id);
+    const tiers = this.#tiers();
+    const at = tiers.findIndex((tier) => block.data.byteLength <= tier.stats().capacityBytes);
+    const target = tiers[at]!;
+    await this.#withMoves(() => target.put(id, block, options));
+    if (at === 0) return;
+    // Straight to a lower tier: copies above it are stale and would shadow it.
+    await Promise.all(tiers.slice(0, at).map((tier) => tier.delete(id)));
+    this.#emit({ id, from: "memory", to: target.name as "disk" | "s3", reason: target === this.#s3 ? "spilled" : "demoted", block });
+  }
+
+  async #remove(ids: BlockId[], options: TierOptions | undefined): Promise<void> {
+    // Out of memory first, so no new eviction of these ids can start a move.
+    await this.#memory.deleteMany(ids, options);
+    for (const id of ids) {
+      this.#pending.cancel(id);
+      this.#known.forget(id);
+    }
+    const releases = [];
+    for (const id of [...ids].sort()) releases.push(await this.#demotions.acquire(id));
+    try {
+      // Disk before S3: a spill in flight holds the disk copy until its upload is done.
+      for (const tier of this.#lower()) await tier.deleteMany(ids, options);
+    } finally {
+      for (const release of releases) release();
+    }
+  }
+
+  /** Memory's eviction handler: demote, serialised per id. Never rejects. */
+  async #demote(id: BlockId, block: Block): Promise<void> {
+    const move = this.#pending.add(id, block, "memory");
+    const release = await this.#demotions.acquire(id);
+    try {
+      if (!move.cancelled) await this.#moveDown(move, this.#lower());
+    } finally {
+      release();
+      this.#pending.remove(move);
+    }
+  }
+
+  /** Disk's eviction handler, awaited by the disk tier before it deletes its copy. */
+  async #spill(id: BlockId, block: Block): Promise<void> {
+    const move = this.#pending.add(id, block, "disk");
+    try {
+      if (!move.cancelled) await this.#moveDown(move, this.#s3 === undefined ? [] : [this.#s3]);
+    } finally {
+      this.#pending.remove(move);
+    }
+  }
+
+  /** Places the block in the first of `targets` that takes it, else reports it dropped. */
+  async #moveDown(move: PendingMove, targets: BlockTier[]): Promise<void> {
+    const { id, block, from } = move;
+    for (const target of targets) {
+      if (!(await this.#placeIn(target, id, block))) continue;
+      if (target === this.#s3) this.#known.forget(id);
+      this.#emit({ id, from, to: target.name as "disk" | "s3", reason: target === this.#s3 ? "spilled" : "demoted", block });
+      return;
+    }
+    this.#known.forget(id);
+    this.#emit({ id, from, to: "none", reason: "dropped", block });
+  }
+
+  /** True once `target` holds the block (written now, or known and still there). */
+  async #placeIn(target: BlockTier, id: BlockId, block: Block): Promise<boolean> {
+    if (block.data.byteLength > target.stats().capacityBytes) return false;
+    const name = target.name as "disk" | "s3";
+    try {
+      if (this.#known.has(id, name) && (await target.has(id))) return true;
+      if (target === this.#s3) await withRetry(() => target.put(id, block), this.#options.spillRetry ?? DEFAULT_RETRY);
+      else await target.put(id, block);
+      return true;
+    } catch (err) {
+      this.#reportError(err);
+      return false;
+    }
+  }
+
+  /** Runs `work` and then waits for the moves its memory evictions set off. */
+  async #withMoves(work: () => Promise<void>): Promise<void> {
+    const started: Promise<void>[] = [];
+    this.#collectors.add(started);
+    try {
+      await work();
+    } finally {
+      this.#collectors.delete(started);
+    }
+    await Promise.all(started);
+  }
+
+  #hooks(tier: StoreTierName): TierHooks {
+    const onEvict = (id: BlockId, block: Block): Promise<void> => {
+      if (tier === "disk") return this.#spill(id, block);
+      const move = this.#demote(id, block);
+      for (const started of this.#collectors) started.push(move);
+      return move;
+    };
+    const onCorrupt = (id: BlockId): void => {
+      if (tier !== "memory") this.#known.lost(id, tier);
+      this.#emit({ id, from: tier, to: "none", reason: "corrupt" });
+    };
+    return { onEvict, onCorrupt, onError: (err) => this.#reportError(err), metrics: this.#metrics };
+  }
+
+  #emit(move: TierMove): void {
+    emitMove(move, this.#metrics, this.#options.onMove, (err) => this.#reportError(err));
+  }
+
+  #reportError(err: unknown): void {
+    this.#options.onError?.(err);
+  }
+
+  #tiers(): BlockTier[] {
+    return [this.#memory, ...this.#lower()];
+  }
+
+  #lower(): BlockTier[] {
+    return [this.#disk, this.#s3].filter((tier): tier is BlockTier => tier !== undefined);
+  }
+
+  #largestTier(): number {
+    return Math.max(...this.#tiers().map((tier) => tier.stats().capacityBytes));
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const forget = (): void => void this.#inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+}

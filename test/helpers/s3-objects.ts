@@ -1,0 +1,41 @@
+import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import type { S3Config } from "../../src/config.js";
+import type { TestS3 } from "./env.js";
+
+/** An S3 tier config on the shared test server, under its own key prefix. */
+export function testS3Config(s3: TestS3, prefix: string, extra: Partial<S3Config> = {}): S3Config {
+  return {
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    accessKeyId: s3.accessKeyId,
+    secretAccessKey: s3.secretAccessKey,
+    forcePathStyle: true,
+    prefix,
+    maxConcurrency: 8,
+    multipartThresholdBytes: 5 * 1024 * 1024,
+    requestTimeoutMs: 30_000,
+    ...extra,
+  };
+}
+
+/** Every object key under `prefix` in `bucket`, sorted. */
+export async function listKeys(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+    for (const object of page.Contents ?? []) if (object.Key !== undefined) keys.push(object.Key);
+    token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
+  return keys.sort();
+}
+
+/** Deletes every object under `prefix` (test cleanup). */
+export async function deletePrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
+  const keys = await listKeys(client, bucket, prefix);
+  for (let i = 0; i < keys.length; i += 1000) {
+    const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
+    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }));
+  }
+}
