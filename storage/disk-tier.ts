@@ -2,6 +2,7 @@ import type { Block, BlockId } from "../src/block.js";
 import { ErrorCode, isKvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
+import { ChangeSignal } from "./change-signal.js";
 import { DiskLayout, readBlockFile, removeFile, syncDir, writeBlockFile } from "./disk-files.js";
 import { nodeDiskFs, type DiskFs } from "./disk-fs.js";
 import { DiskIndex, type IndexEntry } from "./disk-index.js";
@@ -61,8 +62,8 @@ export class DiskTier implements BlockTier {
   readonly #locks = new KeyedLock();
   readonly #roomLock = new KeyedLock();
   readonly #inflight = new Set<Promise<unknown>>();
-  /** Room-makers waiting for a lock release or a reservation to come back. */
-  #waiters: (() => void)[] = [];
+  /** Wakes room-makers waiting for a lock release or a reservation to come back. */
+  readonly #changed = new ChangeSignal();
   #closed = false;
   readonly #onError = (err: unknown): void => this.#options.onError?.(err);
 
@@ -80,8 +81,10 @@ export class DiskTier implements BlockTier {
     const tier = new DiskTier(options, options.fs ?? nodeDiskFs);
     const found = await restoreDirectory(tier.#fs, tier.#layout);
     for (const block of found.blocks) tier.#index.load(block.id, block.size);
-    if (found.badFiles.length > 0) tier.#metrics.checksumFailures.inc({ tier: TIER }, found.badFiles.length);
-    for (const id of found.badFiles) notifyCorrupt(options.onCorrupt, id, tier.#onError);
+    for (const id of found.badFiles) {
+      tier.#metrics.checksumFailures.inc({ tier: TIER });
+      tier.#reportLost(id);
+    }
     try {
       while (tier.#index.free < 0) await tier.#makeRoom(-tier.#index.free, undefined);
     } catch (err) {
@@ -140,7 +143,7 @@ export class DiskTier implements BlockTier {
   /** Refuses new operations, then waits for those in flight (files complete, locks released). */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#notify();
+    this.#changed.notify();
     while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
   }
 
@@ -175,7 +178,7 @@ export class DiskTier implements BlockTier {
       }
     } finally {
       if (reserved > 0) this.#index.release(reserved);
-      this.#notify();
+      this.#changed.notify();
       this.#report();
     }
     await syncDir(this.#fs, this.#layout.shardOf(id));
@@ -211,7 +214,7 @@ export class DiskTier implements BlockTier {
   /** Evicts least-recently-used unlocked blocks covering `deficit` bytes, or waits for one to become free. */
   async #makeRoom(deficit: number, signal: AbortSignal | undefined): Promise<void> {
     const victims = this.#lockVictims(deficit);
-    if (victims.length === 0) return this.#nextChange(signal);
+    if (victims.length === 0) return this.#changed.next(signal);
     const results = await Promise.allSettled(victims.map((v) => this.#evict(v)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed !== undefined) throw failed.reason;
@@ -241,38 +244,24 @@ export class DiskTier implements BlockTier {
 
   /** Forgets a copy that vanished or failed to verify (caller holds the id's lock). */
   async #drop(id: BlockId, entry: IndexEntry, why: "missing" | "corrupt"): Promise<void> {
-    if (why === "corrupt") {
-      this.#metrics.checksumFailures.inc({ tier: TIER });
-      this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
-    }
+    if (why === "corrupt") this.#metrics.checksumFailures.inc({ tier: TIER });
     // Replaced by a newer write since it was read: that file is not the bad one.
     if (this.#index.get(id) !== entry) return;
     if (why === "corrupt") await removeFile(this.#fs, this.#layout.blockPath(id));
     this.#index.remove(id, entry);
     this.#report();
+    this.#reportLost(id);
+  }
+
+  /** A copy is gone without being evicted: count the move and tell the owner. */
+  #reportLost(id: BlockId): void {
+    this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
     notifyCorrupt(this.#options.onCorrupt, id, this.#onError);
   }
 
   #unlock(release: () => void): void {
     release();
-    this.#notify();
-  }
-
-  #nextChange(signal: AbortSignal | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        signal?.removeEventListener("abort", wake);
-        resolve();
-      };
-      this.#waiters.push(wake);
-      signal?.addEventListener("abort", wake, { once: true });
-    });
-  }
-
-  #notify(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
+    this.#changed.notify();
   }
 
   /** Lets close() wait for the operation, and counts its I/O failures. */

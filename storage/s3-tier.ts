@@ -19,7 +19,7 @@ import { makeS3Client } from "./s3-client.js";
 import { isNotFound, toS3Error } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
 import { decodeObject, encodeObject, type EncodedObject } from "./s3-object-format.js";
-import { assertStorable, guardBatch, guardIdOp, guardOp } from "./tier-support.js";
+import { assertStorable, guardBatch, guardIdOp, guardOp, notifyCorrupt } from "./tier-support.js";
 
 export interface S3TierOptions {
   /** Bucket, prefix, endpoint, credentials, concurrency, multipart threshold, request timeout. */
@@ -31,6 +31,8 @@ export interface S3TierOptions {
   readonly metrics?: CacheMetrics;
   /** Told about each object dropped because it failed its checksum (see {@link CorruptionHandler}). */
   readonly onCorrupt?: CorruptionHandler;
+  /** Receives what `onCorrupt` threw (otherwise dropped: never the read's failure). */
+  readonly onError?: (err: unknown) => void;
 }
 
 const TIER = "s3";
@@ -63,6 +65,7 @@ export class S3Tier implements BlockTier {
   readonly #metrics: CacheMetrics;
   readonly #limit: LimitFunction;
   readonly #onCorrupt: CorruptionHandler | undefined;
+  readonly #onError: (err: unknown) => void;
   /** Object size of each object counted into stats (written here, or found by recount). */
   readonly #written = new Map<BlockId, number>();
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -77,6 +80,7 @@ export class S3Tier implements BlockTier {
     this.#metrics = options.metrics ?? new CacheMetrics();
     this.#limit = pLimit(options.config.maxConcurrency);
     this.#onCorrupt = options.onCorrupt;
+    this.#onError = options.onError ?? (() => undefined);
     this.#report();
   }
 
@@ -304,7 +308,7 @@ export class S3Tier implements BlockTier {
     // A failed delete is counted (backendErrors) and retried by the next read
     // that meets the object; the read itself is still a plain miss.
     const deleted = await this.delete(id, options).then(() => true, () => false);
-    if (deleted) this.#onCorrupt?.(id);
+    if (deleted) notifyCorrupt(this.#onCorrupt, id, this.#onError);
   }
 
   #countHit(block: Block): void {

@@ -18,25 +18,19 @@ export interface TierHooks {
  */
 export type TierFactory = (hooks: TierHooks) => BlockTier | Promise<BlockTier>;
 
-type Wired = "onEvict" | "onError" | "metrics";
+type Wired = keyof TierHooks;
 
 /** A {@link MemoryTier} for {@link TieredStore.open}. */
 export function memoryTier(options: Omit<MemoryTierOptions, Wired>): TierFactory {
-  return (hooks) => {
-    const wired: MemoryTierOptions & { onCorrupt: CorruptionHandler } = { ...options, ...hooks };
-    return new MemoryTier(wired);
-  };
+  return (hooks) => new MemoryTier({ ...options, ...hooks });
 }
 
 /** A {@link DiskTier} (opened, warm-restarted) for {@link TieredStore.open}. */
 export function diskTier(options: Omit<DiskTierOptions, Wired>): TierFactory {
-  return (hooks) => {
-    const wired: DiskTierOptions & { onCorrupt: CorruptionHandler } = { ...options, ...hooks };
-    return DiskTier.open(wired);
-  };
+  return (hooks) => DiskTier.open({ ...options, ...hooks });
 }
 
 /** An {@link S3Tier} for {@link TieredStore.open}; S3 never evicts, so only corrupt copies are reported. */
-export function s3Tier(options: Omit<S3TierOptions, "metrics" | "onCorrupt">): TierFactory {
-  return (hooks) => new S3Tier({ ...options, metrics: hooks.metrics, onCorrupt: hooks.onCorrupt });
+export function s3Tier(options: Omit<S3TierOptions, Exclude<Wired, "onEvict">>): TierFactory {
+  return (hooks) => new S3Tier({ ...options, metrics: hooks.metrics, onCorrupt: hooks.onCorrupt, onError: hooks.onError });
 }

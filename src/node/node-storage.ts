@@ -8,8 +8,8 @@ import { TieredStore } from "../../storage/tiered-store.js";
 /** A node's tiers: the tiered store it serves from, plus handles on the tiers it also uses directly. */
 export interface NodeStorage {
   readonly store: TieredStore;
-  /** Memory and disk: what a warm restart re-advertises. */
-  readonly local: readonly BlockTier[];
+  readonly memory: BlockTier;
+  readonly disk: BlockTier | undefined;
   /** The S3 tier (write-through uploads, orphan sweep), when configured. */
   readonly s3: BlockTier | undefined;
 }
@@ -31,7 +31,8 @@ export interface NodeStorageOptions {
  */
 export async function openNodeStorage(options: NodeStorageOptions): Promise<NodeStorage> {
   const { config } = options;
-  const local: BlockTier[] = [];
+  let memory: BlockTier | undefined;
+  let disk: BlockTier | undefined;
   let s3: BlockTier | undefined;
   const keep = (factory: TierFactory, into: (tier: BlockTier) => void): TierFactory => async (hooks) => {
     const tier = await factory(hooks);
@@ -39,12 +40,17 @@ export async function openNodeStorage(options: NodeStorageOptions): Promise<Node
     return tier;
   };
   const store = await TieredStore.open({
-    memory: keep(memoryTier({ capacityBytes: config.memory.capacityBytes }), (t) => local.push(t)),
-    disk: config.disk.directory === "" ? undefined : keep(diskTier({ directory: config.disk.directory, capacityBytes: config.disk.capacityBytes }), (t) => local.push(t)),
+    memory: keep(memoryTier({ capacityBytes: config.memory.capacityBytes }), (t) => (memory = t)),
+    disk: config.disk.directory === "" ? undefined : keep(diskTier({ directory: config.disk.directory, capacityBytes: config.disk.capacityBytes }), (t) => (disk = t)),
     s3: config.s3.endpoint === "" ? undefined : keep(s3Tier({ config: config.s3, namespace: config.namespace }), (t) => (s3 = t)),
     metrics: options.metrics,
     onMove: options.onMove,
     onError: options.onError,
   });
-  return { store, local, s3 };
+  return { store, memory: memory!, disk, s3 };
+}
+
+/** Memory and disk: the tiers whose blocks make this node a holder. */
+export function localTiers(storage: NodeStorage): BlockTier[] {
+  return storage.disk === undefined ? [storage.memory] : [storage.memory, storage.disk];
 }

@@ -102,8 +102,9 @@ describe("DiskTier", () => {
     return tier;
   }
 
-  it("detects a flipped data byte: counted, never returned, file removed", async () => {
-    const tier = await open(10_000);
+  it("detects a flipped data byte: counted, never returned, file removed, owner told", async () => {
+    const corrupt: BlockId[] = [];
+    const tier = await open(10_000, { onCorrupt: (id) => void corrupt.push(id) });
     const id = newBlockId();
     const tag = Buffer.from("owner-tag");
     await tier.put(id, sampleBlock(500, tag));
@@ -117,6 +118,7 @@ describe("DiskTier", () => {
     expect(await exists(path)).toBe(false);
     await expect(tier.has(id)).resolves.toBe(false);
     expect(tier.stats()).toMatchObject({ items: 0, bytes: 0 });
+    expect(corrupt).toEqual([id]);
   });
 
   it("detects a flipped tag byte the same way", async () => {
@@ -149,19 +151,33 @@ describe("DiskTier", () => {
     expect(await tier.get(a)).toBeDefined();
     let putDone = false;
     const putD = tier.put(d, sampleBlock(1000)).then(() => (putDone = true));
-    await expect.poll(() => seen.length).toBe(1);
-    expect(seen[0]).toEqual({ id: b, fileThere: true });
-    expect(evictions[0]!.reason).toBe("capacity");
-    expectSameBlock(evictions[0]!.block, blocks.get(b)!);
-    expect(putDone).toBe(false);
-    expect(await exists(layout.blockPath(b))).toBe(true);
-    releaseHandler();
+    try {
+      await expect.poll(() => seen.length).toBe(1);
+      expect(seen[0]).toEqual({ id: b, fileThere: true });
+      expect(evictions[0]!.reason).toBe("capacity");
+      expectSameBlock(evictions[0]!.block, blocks.get(b)!);
+      expect(putDone).toBe(false);
+      expect(await exists(layout.blockPath(b))).toBe(true);
+    } finally {
+      releaseHandler();
+    }
     await putD;
     expect(await exists(layout.blockPath(b))).toBe(false);
     for (const id of [newBlockId(), newBlockId()]) await tier.put(id, sampleBlock(1000));
     expect(evictions.map((e) => e.id)).toEqual([b, c, a]);
     expect(tier.stats()).toEqual({ items: 3, bytes: 3000, capacityBytes: 3000 });
     expect(await blockFiles(layout)).toHaveLength(3);
+  });
+
+  it("still evicts when onEvict rejects, handing the error to onError", async () => {
+    const errors: unknown[] = [];
+    const tier = await open(1000, { onEvict: () => Promise.reject(new Error("spill failed")), onError: (err) => void errors.push(err) });
+    const victim = newBlockId();
+    await tier.put(victim, sampleBlock(600));
+    await tier.put(newBlockId(), sampleBlock(600));
+    expect(errors.map((e) => (e as Error).message)).toEqual(["spill failed"]);
+    expect(await exists(layout.blockPath(victim))).toBe(false);
+    expect(tier.stats()).toMatchObject({ items: 1, bytes: 600 });
   });
 
   it("removes crash-left temp files and bad block files at open, leaves foreign files", async () => {
@@ -174,8 +190,10 @@ describe("DiskTier", () => {
     await writeFile(layout.blockPath(bad), Buffer.alloc(HEADER_BYTES + 10, 7));
     const foreign = `${layout.shardDir(good.slice(0, 2))}/notes.txt`;
     await writeFile(foreign, "not ours");
-    const tier = await open(10_000);
+    const corrupt: BlockId[] = [];
+    const tier = await open(10_000, { onCorrupt: (id) => void corrupt.push(id) });
     expect(await readdir(layout.tmpDir)).toEqual([]);
+    expect(corrupt).toEqual([bad]);
     expect(await exists(layout.blockPath(bad))).toBe(false);
     expect(await exists(foreign)).toBe(true);
     expect(await listIds(tier)).toEqual([good]);

@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { MemoryMetadataStore } from "../../metadata/memory-metadata-store.js";
 import type { NodeEvent } from "../../metadata/metadata-store.js";
 import { describeMetadataContract, descriptor, freshNamespace, str } from "../contract/metadata-contract.js";
@@ -38,14 +38,18 @@ describe("MemoryMetadataStore membership leases", () => {
     await waitFor(() => events.map((e) => e.type).join(",") === "join,leave,join", { what: "join, leave, join events", timeoutMs: 5000 });
   });
 
-  it("leaves no timer behind after close", async () => {
+  it("unrefs its keep-alive timers and clears them on close", async () => {
+    const setSpy = vi.spyOn(globalThis, "setInterval");
+    const clearSpy = vi.spyOn(globalThis, "clearInterval");
+    onTestFinished(() => vi.restoreAllMocks());
     const store = new MemoryMetadataStore();
     await store.registerNode({ nodeId: "n1", address: "h:1", adminAddress: "", startedAt: 1 }, 1);
     await store.registerNode({ nodeId: "n2", address: "h:2", adminAddress: "", startedAt: 1 }, 1);
-    const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    const withRegistrations = timers();
+    const timers = setSpy.mock.results.map((r) => r.value as NodeJS.Timeout);
+    expect(timers).toHaveLength(2);
+    expect(timers.some((t) => t.hasRef())).toBe(false);
     await store.close();
-    expect(timers()).toBe(withRegistrations - 2);
+    expect(clearSpy.mock.calls.map(([t]) => t)).toEqual(expect.arrayContaining(timers));
   });
 
   it("a second registration of a node id survives closing the first", async () => {

@@ -79,8 +79,10 @@ describe("MemoryTier", () => {
     await expect.poll(() => errors.map((e) => (e as Error).message).sort()).toEqual(["spill failed", "sync failure"]);
   });
 
-  it("drops a block whose buffer was mutated after put: a counted miss", async () => {
-    const { tier, metrics } = recordingTier(1000);
+  it("drops a block whose buffer was mutated after put: a counted miss, owner told", async () => {
+    const corrupt: BlockId[] = [];
+    const metrics = new CacheMetrics();
+    const tier = new MemoryTier({ capacityBytes: 1000, metrics, onCorrupt: (id) => void corrupt.push(id) });
     const id = newBlockId();
     const data = Buffer.from("some kv bytes");
     await tier.put(id, makeBlock(data));
@@ -90,6 +92,7 @@ describe("MemoryTier", () => {
     expect(tier.stats()).toMatchObject({ items: 0, bytes: 0 });
     expect(await counterValue(metrics, "checksumFailures", "memory")).toBe(1);
     expect(await counterValue(metrics, "tierMisses", "memory")).toBe(1);
+    expect(corrupt).toEqual([id]);
   });
 
   it("keeps blocks without copying", async () => {

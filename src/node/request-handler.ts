@@ -1,0 +1,82 @@
+import type { Block } from "../block.js";
+import { assertChecksum } from "../checksum.js";
+import { ErrorCode, KvCacheError } from "../errors.js";
+import type { CacheMetrics } from "../metrics.js";
+import type { PeerStats } from "../peer.js";
+import type { RequestFrame } from "../wire/frames.js";
+import { encodeJson } from "../wire/messages.js";
+import { Op, opName, Status } from "../wire/protocol.js";
+import type { BlockTier, TierStats } from "../../storage/block-tier.js";
+import type { Reply, RequestHandler } from "./server-connection.js";
+
+export interface NodeRequestHandlerOptions {
+  readonly nodeId: string;
+  /** The tiered store: GET looks in every tier (S3 included) and promotes; PUT lands in memory. */
+  readonly store: BlockTier;
+  readonly tierStats: () => Readonly<Record<string, TierStats | undefined>>;
+  /** Called after every acknowledged PUT (write-through). */
+  readonly afterPut?: (frame: RequestFrame, block: Block) => void;
+  readonly metrics: CacheMetrics;
+}
+
+type Result = "hit" | "miss" | "ok" | "error";
+
+/**
+ * The node's data operations. Metadata is not written here: the SDK names a
+ * holder only after PUT resolved (invariant 1) and owns explicit deletes; moves
+ * between tiers (promotion from S3 included) reach metadata through the
+ * tiered store's onMove and the LocationTracker.
+ */
+export function nodeRequestHandler(options: NodeRequestHandlerOptions): RequestHandler {
+  const ops: Record<number, (frame: RequestFrame) => Promise<[Reply, Result]>> = {
+    [Op.GET]: (f) => get(options, f),
+    [Op.PUT]: (f) => put(options, f),
+    [Op.DELETE]: (f) => remove(options, f),
+    [Op.STATS]: async () => [{ status: Status.OK, body: encodeJson(statsOf(options)) }, "ok"],
+    [Op.PING]: async () => [{ status: Status.OK }, "ok"],
+  };
+  return async (frame) => {
+    const op = `node_${opName(frame.op)}`;
+    const stop = options.metrics.opDuration.startTimer({ op });
+    const handle = ops[frame.op];
+    try {
+      if (handle === undefined) throw new KvCacheError(ErrorCode.PROTOCOL, `protocol error: op ${opName(frame.op)} is not supported by this node`);
+      const [reply, result] = await handle(frame);
+      options.metrics.requests.inc({ op, result });
+      return reply;
+    } catch (err) {
+      options.metrics.requests.inc({ op, result: "error" });
+      throw err;
+    } finally {
+      stop();
+    }
+  };
+}
+
+async function get(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
+  const block = await options.store.get(frame.blockId);
+  if (block === undefined) return [{ status: Status.NOT_FOUND }, "miss"];
+  return [{ status: Status.OK, checksum: block.checksum, tag: block.tag, body: block.data }, "hit"];
+}
+
+async function put(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
+  // Bytes damaged on the way are refused here, before any tier or metadata sees them.
+  assertChecksum(frame.data, frame.checksum, `PUT from client (block ${frame.blockId})`);
+  const block: Block = frame.tag === undefined ? { data: frame.data, checksum: frame.checksum } : { data: frame.data, checksum: frame.checksum, tag: frame.tag };
+  await options.store.put(frame.blockId, block);
+  options.afterPut?.(frame, block);
+  return [{ status: Status.OK }, "ok"];
+}
+
+async function remove(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
+  await options.store.delete(frame.blockId);
+  return [{ status: Status.OK }, "ok"];
+}
+
+function statsOf(options: NodeRequestHandlerOptions): PeerStats {
+  const tiers: Record<string, { items: number; bytes: number; capacityBytes: number | null }> = {};
+  for (const [name, s] of Object.entries(options.tierStats())) {
+    if (s !== undefined) tiers[name] = { items: s.items, bytes: s.bytes, capacityBytes: Number.isFinite(s.capacityBytes) ? s.capacityBytes : null };
+  }
+  return { nodeId: options.nodeId, tiers };
+}

@@ -1,0 +1,115 @@
+import { createServer, type AddressInfo } from "node:net";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { ErrorCode } from "../../src/errors.js";
+import { CacheMetrics } from "../../src/metrics.js";
+import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
+import { describeMetadataContract, descriptor, freshNamespace, str, tok } from "../contract/metadata-contract.js";
+import { freePort } from "../helpers/ports.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { deleteRoot, testEtcdConfig, withRawClient } from "./etcd-metadata-fixture.js";
+
+describeMetadataContract("EtcdMetadataStore", async () => {
+  const config = testEtcdConfig();
+  const store = await EtcdMetadataStore.connect({ config });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await deleteRoot(config);
+    },
+  };
+}, { propertyRuns: 40 });
+
+async function openStore(metrics = new CacheMetrics()): Promise<{ store: EtcdMetadataStore; config: ReturnType<typeof testEtcdConfig>; metrics: CacheMetrics }> {
+  const config = testEtcdConfig();
+  const store = await EtcdMetadataStore.connect({ config, metrics });
+  onTestFinished(async () => {
+    await store.close();
+    await deleteRoot(config);
+  });
+  return { store, config, metrics };
+}
+
+async function counter(metrics: CacheMetrics, op: string): Promise<number> {
+  return (await metrics.etcdRequests.get()).values.find((v) => v.labels.op === op)?.value ?? 0;
+}
+
+describe("EtcdMetadataStore specifics", () => {
+  it("fails to connect with ERR_ETCD_UNAVAILABLE naming the endpoints when nothing listens", async () => {
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const started = Date.now();
+    const err = await EtcdMetadataStore.connect({ config: testEtcdConfig({ endpoints: [endpoint], requestTimeoutMs: 1000 }) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.ETCD_UNAVAILABLE, retryable: true });
+    expect((err as Error).message).toContain(endpoint);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("fails to connect within the deadline when the endpoint accepts but never answers", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    onTestFinished(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const err = await EtcdMetadataStore.connect({ config: testEtcdConfig({ endpoints: [endpoint], requestTimeoutMs: 500 }) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: ErrorCode.ETCD_UNAVAILABLE });
+    expect((err as Error).message).toContain(endpoint);
+  });
+
+  it("lays keys out as <root>/ns/<escaped namespace>/<s|t>/<raw key bytes>", async () => {
+    const { store, config } = await openStore();
+    await store.insertIfAbsent("tenant/a b", str("k\u0000é"), descriptor());
+    await store.insertIfAbsent("tenant/a b", tok([0xffffffff, 1]), descriptor());
+    const keys = await withRawClient(config.endpoints, (raw) => raw.getAll().prefix(`${config.rootPrefix}/`).keyBuffers());
+    expect(keys.map((k) => k.toString("hex")).sort()).toEqual([
+      Buffer.concat([Buffer.from(`${config.rootPrefix}/ns/tenant%2Fa%20b/s/`), Buffer.from("k\u0000é")]).toString("hex"),
+      Buffer.concat([Buffer.from(`${config.rootPrefix}/ns/tenant%2Fa%20b/t/`), Buffer.from([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1])]).toString("hex"),
+    ].sort());
+  });
+
+  it("reports a malformed stored value as ERR_ETCD naming the key, without crashing", async () => {
+    const { store, config } = await openStore();
+    const ns = freshNamespace();
+    await withRawClient(config.endpoints, (raw) => raw.put(`${config.rootPrefix}/ns/${ns}/s/bad`).value("{not json"));
+    await withRawClient(config.endpoints, (raw) => raw.put(`${config.rootPrefix}/ns/${ns}/s/worse`).value(JSON.stringify({ blockId: "x" })));
+    await expect(store.get(ns, str("bad"))).rejects.toMatchObject({ code: ErrorCode.ETCD, retryable: false, message: expect.stringContaining("/s/bad") });
+    await expect(store.longestPrefix(ns, str("worse and more"))).rejects.toMatchObject({ code: ErrorCode.ETCD, message: expect.stringContaining("blockId") });
+    await expect(store.update(ns, str("bad"), () => undefined)).rejects.toMatchObject({ code: ErrorCode.ETCD });
+  });
+
+  it("counts its requests by kind: a hit on the deepest key is one range request", async () => {
+    const { store, metrics } = await openStore();
+    const ns = freshNamespace();
+    await store.putMany(ns, ["a", "ab", "abc"].map((k) => ({ key: str(k), descriptor: descriptor(), ifAbsent: true })));
+    expect(await counter(metrics, "txn")).toBe(1);
+    const before = await counter(metrics, "range");
+    expect((await store.longestPrefix(ns, str("abcdef")))?.key).toEqual(str("abc"));
+    expect(await counter(metrics, "range")).toBe(before + 1);
+  });
+
+  it("re-registers a node whose lease was revoked behind its back, and tells it", async () => {
+    const { store, config } = await openStore();
+    const registration = await store.registerNode({ nodeId: "n1", address: "h:1", adminAddress: "", startedAt: 1 }, 3);
+    let reregistered = 0;
+    registration.onReregistered(() => (reregistered += 1));
+    const key = `${config.rootPrefix}/nodes/n1`;
+    const leaseOf = async (): Promise<string | undefined> =>
+      withRawClient(config.endpoints, async (raw) => (await raw.kv.range({ key: Buffer.from(key) })).kvs[0]?.lease);
+    const lost = await leaseOf();
+    await withRawClient(config.endpoints, (raw) => raw.leaseClient.leaseRevoke({ ID: lost! }));
+    await waitFor(() => reregistered === 1, { what: "onReregistered after the lease was revoked", timeoutMs: 10_000 });
+    const renewed = await leaseOf();
+    expect(renewed).toBeDefined();
+    expect(renewed).not.toBe(lost);
+    expect((await store.liveNodes()).map((n) => n.nodeId)).toEqual(["n1"]);
+  });
+
+  it("leaves an injected client open on close", async () => {
+    const config = testEtcdConfig();
+    await withRawClient(config.endpoints, async (client) => {
+      const store = await EtcdMetadataStore.connect({ config, client });
+      await store.close();
+      await client.put(`${config.rootPrefix}/still-open`).value("yes");
+      expect(await client.get(`${config.rootPrefix}/still-open`).string()).toBe("yes");
+      await deleteRoot(config);
+    });
+  });
+});
