@@ -37,7 +37,7 @@ export function mapEtcdError(err: unknown, context: EtcdErrorContext): KvCacheEr
   const typed = err instanceof Error && err.constructor === Error ? castGrpcError(err) : err;
   const reason = typed instanceof Error ? typed.message : String(typed);
   const details = { op: context.op, endpoints: context.endpoints.join(",") };
-  if (typed instanceof GRPCUnavailableError || isBrokenCircuit(typed)) {
+  if (typed instanceof GRPCUnavailableError || isBrokenCircuit(err)) {
     return new KvCacheError(ErrorCode.ETCD_UNAVAILABLE, `etcd ${context.op} failed: etcd unavailable at ${details.endpoints} (${reason})`, { cause: err, details });
   }
   if (typed instanceof GRPCDeadlineExceededError) {

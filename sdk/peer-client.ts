@@ -7,7 +7,7 @@ import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { encodeRequestHeader, protocolError, type ResponseFrame } from "../src/wire/frames.js";
 import { decodeErrorBody, decodeStatsBody } from "../src/wire/messages.js";
 import { Op, opName, Status, wireLimits, type WireLimits } from "../src/wire/protocol.js";
-import { parseAddress } from "./peer-connection.js";
+import { parseAddress, type PeerConnection } from "./peer-connection.js";
 import { closedError, PeerPool } from "./peer-pool.js";
 
 export interface PeerClientOptions {
@@ -48,6 +48,8 @@ export class PeerClient implements BlockPeer {
   private closed = false;
 
   constructor(options: PeerClientOptions) {
+    checkPositiveInteger("timeoutMs", options.timeoutMs);
+    checkPositiveInteger("maxConnections", options.maxConnections ?? 8);
     this.nodeId = options.nodeId;
     this.address = options.address;
     this.timeoutMs = options.timeoutMs;
@@ -107,11 +109,13 @@ export class PeerClient implements BlockPeer {
     const deadline = this.deadline(out.op, options?.signal);
     try {
       const conn = await this.pool.acquire(deadline.signal);
-      const requestId = this.takeRequestId();
-      const header = encodeRequestHeader({
-        op: out.op, requestId, blockId: out.id, checksum: out.checksum ?? 0, tagLength: out.tag?.length ?? 0, dataLength: out.data?.length ?? 0,
-      });
-      const reply = await conn.exchange(requestId, header, out.tag, out.data, deadline.signal);
+      let reply: ResponseFrame;
+      try {
+        reply = await this.exchange(conn, out, deadline.signal);
+      } catch (err) {
+        conn.destroy(err);
+        throw err;
+      }
       this.pool.release(conn);
       if (reply.status === Status.ERROR) throw this.remoteError(reply, out.op);
       return reply;
@@ -121,6 +125,14 @@ export class PeerClient implements BlockPeer {
     } finally {
       deadline.dispose();
     }
+  }
+
+  private exchange(conn: PeerConnection, out: Outgoing, signal: AbortSignal): Promise<ResponseFrame> {
+    const requestId = this.takeRequestId();
+    const header = encodeRequestHeader({
+      op: out.op, requestId, blockId: out.id, checksum: out.checksum ?? 0, tagLength: out.tag?.length ?? 0, dataLength: out.data?.length ?? 0,
+    });
+    return conn.exchange(requestId, header, out.tag, out.data, signal);
   }
 
   /** A signal that fires with ERR_TIMEOUT after timeoutMs, or with ERR_ABORTED when `signal` does. */
@@ -190,5 +202,11 @@ export class PeerClient implements BlockPeer {
   private countError(err: unknown): void {
     const code = isKvCacheError(err) ? String(err.details["remoteCode"] ?? err.code) : "unknown";
     this.metrics?.backendErrors.inc({ backend: "node", code });
+  }
+}
+
+function checkPositiveInteger(name: string, value: unknown): void {
+  if (!Number.isSafeInteger(value) || (value as number) <= 0) {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `PeerClient option ${name} must be a positive integer; got ${String(value)}`);
   }
 }

@@ -8,7 +8,7 @@ import { nodeDiskFs, type DiskFs } from "./disk-fs.js";
 import { DiskIndex, type IndexEntry } from "./disk-index.js";
 import { restoreDirectory } from "./disk-restore.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { assertCapacity, assertStorable, errorCodeOf, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, countRead, errorCodeOf, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
 export interface DiskTierOptions {
   /** Directory the tier owns (created if missing); blocks from a previous run are kept. */
@@ -278,13 +278,7 @@ export class DiskTier implements BlockTier {
   }
 
   #counted(block: Block | undefined): Block | undefined {
-    if (block === undefined) {
-      this.#metrics.tierMisses.inc({ tier: TIER });
-    } else {
-      this.#metrics.tierHits.inc({ tier: TIER });
-      this.#metrics.tierHitBytes.inc({ tier: TIER }, block.data.byteLength);
-    }
-    return block;
+    return countRead(this.#metrics, TIER, block);
   }
 
   #report(): void {

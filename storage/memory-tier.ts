@@ -3,7 +3,7 @@ import type { Block, BlockId } from "../src/block.js";
 import { checksumMatches } from "../src/checksum.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
-import { assertCapacity, assertStorable, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
 export interface MemoryTierOptions {
   /** Payload bytes the tier may hold. A positive integer. */
@@ -65,14 +65,7 @@ export class MemoryTier implements BlockTier {
   async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
     guardIdOp(TIER, this.#closed, id, options);
     const entry = this.#cache.get(id);
-    const block = entry === undefined ? undefined : this.#verified(id, entry.block);
-    if (block === undefined) {
-      this.#metrics.tierMisses.inc({ tier: TIER });
-    } else {
-      this.#metrics.tierHits.inc({ tier: TIER });
-      this.#metrics.tierHitBytes.inc({ tier: TIER }, block.data.byteLength);
-    }
-    return block;
+    return countRead(this.#metrics, TIER, entry === undefined ? undefined : this.#verified(id, entry.block));
   }
 
   async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {

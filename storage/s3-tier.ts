@@ -1,24 +1,16 @@
-import {
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
-import { Upload } from "@aws-sdk/lib-storage";
+import type { S3Client } from "@aws-sdk/client-s3";
 import pLimit, { type LimitFunction } from "p-limit";
 import type { Block, BlockId } from "../src/block.js";
 import type { S3Config } from "../src/config.js";
 import { ErrorCode, KvCacheError, throwIfAborted } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, TierOptions, TierStats } from "./block-tier.js";
-import { readBody } from "./s3-body.js";
+import { InFlight } from "./in-flight.js";
 import { makeS3Client } from "./s3-client.js";
-import { isNotFound, toS3Error } from "./s3-errors.js";
+import { toS3Error, type S3ErrorContext } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
-import { decodeObject, encodeObject, type EncodedObject } from "./s3-object-format.js";
+import { decodeObject, encodeObject } from "./s3-object-format.js";
+import { S3Objects } from "./s3-objects.js";
 import { assertStorable, guardBatch, guardIdOp, guardOp, notifyCorrupt } from "./tier-support.js";
 
 export interface S3TierOptions {
@@ -33,13 +25,13 @@ export interface S3TierOptions {
   readonly onCorrupt?: CorruptionHandler;
   /** Receives what `onCorrupt` threw (otherwise dropped: never the read's failure). */
   readonly onError?: (err: unknown) => void;
+  /** Keys per ListObjectsV2 page in ids() and recount(): 1000 (the S3 maximum) unless a test pages smaller. */
+  readonly listPageSize?: number;
 }
 
 const TIER = "s3";
 
-/** Parts of one multipart upload in flight at once (each holds `partSize` bytes). */
-const UPLOAD_QUEUE_SIZE = 4;
-/** DeleteObjects takes at most 1000 keys per request. */
+/** DeleteObjects takes, and ListObjectsV2 returns, at most 1000 keys per request. */
 const DELETE_BATCH = 1000;
 
 /**
@@ -59,16 +51,17 @@ const DELETE_BATCH = 1000;
 export class S3Tier implements BlockTier {
   readonly name = TIER;
   readonly #config: S3Config;
-  readonly #client: S3Client;
+  readonly #objects: S3Objects;
   readonly #ownsClient: boolean;
   readonly #layout: S3KeyLayout;
   readonly #metrics: CacheMetrics;
   readonly #limit: LimitFunction;
   readonly #onCorrupt: CorruptionHandler | undefined;
   readonly #onError: (err: unknown) => void;
+  readonly #listPageSize: number;
   /** Object size of each object counted into stats (written here, or found by recount). */
   readonly #written = new Map<BlockId, number>();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new InFlight();
   #bytes = 0;
   #closed = false;
 
@@ -76,25 +69,27 @@ export class S3Tier implements BlockTier {
     this.#config = options.config;
     this.#layout = new S3KeyLayout(options.config.prefix, options.namespace);
     this.#ownsClient = options.client === undefined;
-    this.#client = options.client ?? makeS3Client(options.config);
+    this.#objects = new S3Objects(options.client ?? makeS3Client(options.config), options.config.bucket, options.config.multipartThresholdBytes);
     this.#metrics = options.metrics ?? new CacheMetrics();
     this.#limit = pLimit(options.config.maxConcurrency);
     this.#onCorrupt = options.onCorrupt;
     this.#onError = options.onError ?? (() => undefined);
+    this.#listPageSize = options.listPageSize ?? DELETE_BATCH;
     this.#report();
   }
 
   async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
     guardIdOp(TIER, this.#closed, id, options);
     const key = this.#layout.keyOf(id);
-    const found = await this.#request("get", key, options?.signal, this.#config.requestTimeoutMs, (signal) => this.#getObject(key, signal));
-    if (found === "corrupt") {
-      await this.#dropCorrupt(id, options);
+    const found = await this.#request("get", key, options?.signal, (signal) => this.#objects.get(key, signal));
+    if (found === undefined) {
+      this.#metrics.tierMisses.inc({ tier: TIER });
       return undefined;
     }
-    if (found === undefined) this.#metrics.tierMisses.inc({ tier: TIER });
-    else this.#countHit(found);
-    return found;
+    const block = decodeObject(found.metadata, found.body);
+    if (block === undefined) await this.#dropCorrupt(id, options);
+    else this.#countHit(block);
+    return block;
   }
 
   async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
@@ -102,34 +97,23 @@ export class S3Tier implements BlockTier {
     assertStorable(TIER, block, Infinity);
     const key = this.#layout.keyOf(id);
     const object = encodeObject(block);
-    const partSize = this.#config.multipartThresholdBytes;
-    if (object.body.length < partSize) {
-      await this.#request("put", key, options?.signal, this.#config.requestTimeoutMs, (signal) => this.#putObject(key, object, signal));
-    } else {
-      const timeoutMs = this.#config.requestTimeoutMs * (Math.ceil(object.body.length / partSize) + 2);
-      await this.#request("put", key, options?.signal, timeoutMs, (signal) => this.#upload(key, object, signal));
-    }
+    // A multipart upload is many requests: it gets the deadline of one per part, plus two.
+    const parts = object.body.length < this.#objects.partSize ? 0 : Math.ceil(object.body.length / this.#objects.partSize) + 2;
+    const timeoutMs = this.#config.requestTimeoutMs * Math.max(1, parts);
+    await this.#request("put", key, options?.signal, (signal) => this.#objects.put(key, object, signal), timeoutMs);
     this.#track(id, object.body.length);
   }
 
   async has(id: BlockId, options?: TierOptions): Promise<boolean> {
     guardIdOp(TIER, this.#closed, id, options);
     const key = this.#layout.keyOf(id);
-    return this.#request("has", key, options?.signal, this.#config.requestTimeoutMs, (signal) =>
-      this.#client.send(new HeadObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal }).then(
-        () => true,
-        (err: unknown) => (isNotFound(err) ? false : Promise.reject(err)),
-      ),
-    );
+    return this.#request("has", key, options?.signal, (signal) => this.#objects.exists(key, signal));
   }
 
   async delete(id: BlockId, options?: TierOptions): Promise<void> {
     guardIdOp(TIER, this.#closed, id, options);
     const key = this.#layout.keyOf(id);
-    // S3 answers 204 for a missing key too, so delete is idempotent as it stands.
-    await this.#request("delete", key, options?.signal, this.#config.requestTimeoutMs, (signal) =>
-      this.#client.send(new DeleteObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal }),
-    );
+    await this.#request("delete", key, options?.signal, (signal) => this.#objects.delete(key, signal));
     this.#untrack(id);
   }
 
@@ -181,15 +165,21 @@ export class S3Tier implements BlockTier {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#inFlight]);
-    if (this.#ownsClient) this.#client.destroy();
+    await this.#inFlight.drain();
+    if (this.#ownsClient) this.#objects.client.destroy();
   }
 
   /**
    * Runs one S3 exchange under the concurrency limit with a deadline, mapping
    * every failure through {@link toS3Error} and counting backend failures.
    */
-  #request<T>(op: string, key: string, caller: AbortSignal | undefined, timeoutMs: number, exchange: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #request<T>(
+    op: string,
+    key: string,
+    caller: AbortSignal | undefined,
+    exchange: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = this.#config.requestTimeoutMs,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new KvCacheError(ErrorCode.CLOSED, "S3 tier is closed"));
     const run = this.#limit(async () => {
       throwIfAborted(caller);
@@ -201,13 +191,10 @@ export class S3Tier implements BlockTier {
         throw this.#fail(err, { op, bucket: this.#config.bucket, key, caller, deadline });
       }
     });
-    this.#inFlight.add(run);
-    const forget = (): void => void this.#inFlight.delete(run);
-    run.then(forget, forget);
-    return run;
+    return this.#inFlight.track(run);
   }
 
-  #fail(err: unknown, ctx: Parameters<typeof toS3Error>[1]): KvCacheError {
+  #fail(err: unknown, ctx: S3ErrorContext): KvCacheError {
     const mapped = toS3Error(err, ctx);
     if (mapped.code === ErrorCode.S3 || mapped.code === ErrorCode.TIMEOUT) {
       this.#metrics.backendErrors.inc({ backend: "s3", code: mapped.code });
@@ -215,63 +202,8 @@ export class S3Tier implements BlockTier {
     return mapped;
   }
 
-  /** The stored block, `undefined` when absent, "corrupt" when it fails its checksums. */
-  async #getObject(key: string, signal: AbortSignal): Promise<Block | undefined | "corrupt"> {
-    let response;
-    try {
-      response = await this.#client.send(new GetObjectCommand({ Bucket: this.#config.bucket, Key: key }), { abortSignal: signal });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-    const body = await readBody(response.Body, response.ContentLength, signal);
-    return decodeObject(response.Metadata, body) ?? "corrupt";
-  }
-
-  async #putObject(key: string, object: EncodedObject, signal: AbortSignal): Promise<void> {
-    const command = new PutObjectCommand({
-      Bucket: this.#config.bucket,
-      Key: key,
-      Body: object.body,
-      ContentLength: object.body.length,
-      Metadata: object.metadata,
-    });
-    await this.#client.send(command, { abortSignal: signal });
-  }
-
-  /**
-   * Multipart upload through lib-storage. Upload takes no signal, only its own
-   * controller, so ours is forwarded; on failure or abort it aborts the
-   * multipart upload (leavePartsOnError: false) so no parts linger.
-   */
-  async #upload(key: string, object: EncodedObject, signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
-    const controller = new AbortController();
-    const forward = (): void => controller.abort(signal.reason);
-    signal.addEventListener("abort", forward, { once: true });
-    try {
-      const upload = new Upload({
-        client: this.#client,
-        params: { Bucket: this.#config.bucket, Key: key, Body: object.body, Metadata: object.metadata },
-        partSize: this.#config.multipartThresholdBytes,
-        queueSize: UPLOAD_QUEUE_SIZE,
-        leavePartsOnError: false,
-        abortController: controller,
-      });
-      await upload.done();
-    } finally {
-      signal.removeEventListener("abort", forward);
-    }
-  }
-
   async #deleteBatch(keys: string[], caller: AbortSignal | undefined): Promise<void> {
-    const response = await this.#request("deleteMany", keys[0] ?? "", caller, this.#config.requestTimeoutMs, (signal) =>
-      this.#client.send(
-        new DeleteObjectsCommand({ Bucket: this.#config.bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }),
-        { abortSignal: signal },
-      ),
-    );
-    const failed = response.Errors ?? [];
+    const failed = await this.#request("deleteMany", keys[0] ?? "", caller, (signal) => this.#objects.deleteBatch(keys, signal));
     if (failed.length > 0) {
       const first = failed[0];
       const err = new KvCacheError(ErrorCode.S3, `S3 deleteMany failed for ${failed.length} of ${keys.length} objects: ${first?.Code}: ${first?.Message}`, {
@@ -287,8 +219,7 @@ export class S3Tier implements BlockTier {
     const prefix = this.#layout.namespacePrefix;
     let token: string | undefined;
     do {
-      const command = new ListObjectsV2Command({ Bucket: this.#config.bucket, Prefix: prefix, ContinuationToken: token });
-      const page = await this.#request("list", prefix, caller, this.#config.requestTimeoutMs, (signal) => this.#client.send(command, { abortSignal: signal }));
+      const page = await this.#request("list", prefix, caller, (signal) => this.#objects.listPage(prefix, token, this.#listPageSize, signal));
       for (const object of page.Contents ?? []) {
         const id = this.#layout.idOf(object.Key ?? "");
         if (id !== undefined) yield [id, object.Size ?? 0];

@@ -1,5 +1,6 @@
 import { assertBlockId, MAX_TAG_BYTES, type Block, type BlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError, throwIfAborted } from "../src/errors.js";
+import type { CacheMetrics } from "../src/metrics.js";
 import type { CorruptionHandler, EvictionHandler, TierName, TierOptions } from "./block-tier.js";
 
 /**
@@ -87,6 +88,17 @@ export function notifyCorrupt(handler: CorruptionHandler | undefined, id: BlockI
   } catch (err) {
     onError(err);
   }
+}
+
+/** Counts one read as a hit (with its payload bytes) or a miss, and passes the result through. */
+export function countRead(metrics: CacheMetrics, tier: TierName, block: Block | undefined): Block | undefined {
+  if (block === undefined) {
+    metrics.tierMisses.inc({ tier });
+  } else {
+    metrics.tierHits.inc({ tier });
+    metrics.tierHitBytes.inc({ tier }, block.data.byteLength);
+  }
+  return block;
 }
 
 /** The `code` of a KvCacheError, or "unknown": a bounded metric label. */

@@ -1,12 +1,12 @@
 import type { Block, BlockId } from "../src/block.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, TierOptions, TierStats } from "./block-tier.js";
-import { KeyedLock } from "./keyed-lock.js";
-import { KnownCopies } from "./known-copies.js";
-import { PendingMoves, type PendingMove } from "./pending-moves.js";
-import { withRetry, type RetryPolicy } from "./retry.js";
+import { InFlight } from "./in-flight.js";
+import { MoveCollector } from "./move-collector.js";
+import type { RetryPolicy } from "./retry.js";
 import { emitMove, type StoreTierName, type TierMove } from "./tier-events.js";
 import type { TierFactory, TierHooks } from "./tier-factories.js";
+import { TierMover } from "./tier-mover.js";
 import { assertStorable, guardBatch, guardIdOp, guardOp } from "./tier-support.js";
 
 export interface TieredStoreOptions {
@@ -32,7 +32,8 @@ const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 100 };
 const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 
 /**
- * Memory, then disk, then S3, as one {@link BlockTier}. All placement policy is here:
+ * Memory, then disk, then S3, as one {@link BlockTier}. All placement policy is
+ * here and in {@link TierMover} (the eviction half):
  *
  * - `put` lands in memory (a block larger than memory goes straight to the first
  *   tier it fits, reported as a demotion or spill, and stale copies above it are
@@ -53,18 +54,16 @@ const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
  *   `corrupt` moves and the read falls through to the next tier.
  * - `close()` waits for operations in flight, then closes the tiers (memory's
  *   contents are not written down).
+ * - Known race: a read that found a block below memory just before a concurrent
+ *   delete of it may still promote it into memory afterwards.
  */
 export class TieredStore implements BlockTier {
   readonly name = TIER;
   readonly #options: TieredStoreOptions;
   readonly #metrics: CacheMetrics;
-  readonly #pending = new PendingMoves();
-  readonly #known = new KnownCopies();
-  /** Serialises moves of one id out of memory, so an older copy never lands after a newer one. */
-  readonly #demotions = new KeyedLock();
-  /** Per operation in flight, the moves it set off (memory evictions are reported synchronously). */
-  readonly #collectors = new Set<Promise<void>[]>();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #mover: TierMover;
+  readonly #moves = new MoveCollector();
+  readonly #inFlight = new InFlight();
   #memory!: BlockTier;
   #disk: BlockTier | undefined;
   #s3: BlockTier | undefined;
@@ -73,6 +72,9 @@ export class TieredStore implements BlockTier {
   private constructor(options: TieredStoreOptions) {
     this.#options = options;
     this.#metrics = options.metrics ?? new CacheMetrics();
+    const reportError = (err: unknown): void => options.onError?.(err);
+    const emit = (move: TierMove): void => emitMove(move, this.#metrics, options.onMove, reportError);
+    this.#mover = new TierMover({ emit, reportError, spillRetry: options.spillRetry ?? DEFAULT_RETRY });
   }
 
   /** Builds the tiers through their factories, wiring their eviction and corruption handlers here. */
@@ -80,10 +82,10 @@ export class TieredStore implements BlockTier {
     const store = new TieredStore(options);
     const built: BlockTier[] = [];
     try {
-      store.#memory = await options.memory(store.#hooks("memory"));
-      built.push(store.#memory);
-      if (options.disk !== undefined) built.push((store.#disk = await options.disk(store.#hooks("disk"))));
-      if (options.s3 !== undefined) built.push((store.#s3 = await options.s3(store.#hooks("s3"))));
+      built.push((store.#memory = await options.memory(store.#hooks("memory"))));
+      // S3 before disk: a disk reopened over its capacity evicts (spills) while opening.
+      if (options.s3 !== undefined) built.push((store.#s3 = store.#mover.s3 = await options.s3(store.#hooks("s3"))));
+      if (options.disk !== undefined) built.push((store.#disk = store.#mover.disk = await options.disk(store.#hooks("disk"))));
     } catch (err) {
       await Promise.allSettled(built.map((tier) => tier.close()));
       throw err;
@@ -93,25 +95,25 @@ export class TieredStore implements BlockTier {
 
   async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
     guardIdOp(TIER, this.#closing !== undefined, id, options);
-    return this.#track(this.#read(id, options));
+    return this.#inFlight.track(this.#read(id, options));
   }
 
   async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
     guardIdOp(TIER, this.#closing !== undefined, id, options);
     assertStorable(TIER, block, this.#largestTier());
-    return this.#track(this.#write(id, block, options));
+    return this.#inFlight.track(this.#write(id, block, options));
   }
 
   async has(id: BlockId, options?: TierOptions): Promise<boolean> {
     guardIdOp(TIER, this.#closing !== undefined, id, options);
-    if (this.#pending.find(id) !== undefined) return true;
+    if (this.#mover.pending.find(id) !== undefined) return true;
     for (const tier of this.#tiers()) if (await tier.has(id, options)) return true;
     return false;
   }
 
   async delete(id: BlockId, options?: TierOptions): Promise<void> {
     guardIdOp(TIER, this.#closing !== undefined, id, options);
-    return this.#track(this.#remove([id], options));
+    return this.#inFlight.track(this.#remove([id], options));
   }
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
@@ -127,14 +129,14 @@ export class TieredStore implements BlockTier {
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
     guardOp(TIER, this.#closing !== undefined, options);
     for (const id of ids) guardIdOp(TIER, false, id, undefined);
-    return this.#track(this.#remove([...new Set(ids)], options));
+    return this.#inFlight.track(this.#remove([...new Set(ids)], options));
   }
 
   /** Each block once: memory, in transit, disk, then S3 (a listing). */
   async *ids(options?: TierOptions): AsyncIterable<BlockId> {
     guardOp(TIER, this.#closing !== undefined, options);
     const seen = new Set<BlockId>();
-    for (const source of [this.#memory.ids(options), this.#pending.ids(), ...this.#lower().map((t) => t.ids(options))]) {
+    for (const source of [this.#memory.ids(options), this.#mover.pending.ids(), ...this.#lower().map((t) => t.ids(options))]) {
       for await (const id of source) {
         if (!seen.has(id)) yield id;
         seen.add(id);
@@ -162,12 +164,12 @@ export class TieredStore implements BlockTier {
   }
 
   async #shutdown(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#inFlight.drain();
     await Promise.allSettled(this.#tiers().map((tier) => tier.close()));
   }
 
   async #read(id: BlockId, options: TierOptions | undefined): Promise<Block | undefined> {
-    const hot = (await this.#memory.get(id, options)) ?? this.#pending.find(id);
+    const hot = (await this.#memory.get(id, options)) ?? this.#mover.pending.find(id);
     if (hot !== undefined) return hot;
     for (const tier of this.#lower()) {
       const block = await tier.get(id, options);
@@ -183,118 +185,52 @@ export class TieredStore implements BlockTier {
   async #promote(id: BlockId, block: Block, from: "disk" | "s3"): Promise<void> {
     if (block.data.byteLength > this.#memory.stats().capacityBytes) return;
     try {
-      await this.#withMoves(() => this.#memory.put(id, block));
+      await this.#moves.run(() => this.#memory.put(id, block));
     } catch (err) {
       this.#reportError(err);
       return;
     }
-    this.#known.add(id, from);
+    this.#mover.known.add(id, from);
     this.#emit({ id, from, to: "memory", reason: "promoted", block });
   }
 
   async #write(id: BlockId, block: Block, options: TierOptions | undefined): Promise<void> {
-    await this.#pending.waitBelow(this.#options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, options?.signal);
+    await this.#mover.pending.waitBelow(this.#options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, options?.signal);
     // A replaced block's older copies in transit must not land after this one.
-    this.#pending.cancel(id);
-    this.#known.forget(id);
+    this.#mover.pending.cancel(id);
+    this.#mover.known.forget(id);
     const tiers = this.#tiers();
     const at = tiers.findIndex((tier) => block.data.byteLength <= tier.stats().capacityBytes);
     const target = tiers[at]!;
-    await this.#withMoves(() => target.put(id, block, options));
+    await this.#moves.run(() => target.put(id, block, options));
     if (at === 0) return;
     // Straight to a lower tier: copies above it are stale and would shadow it.
-    await Promise.all(tiers.slice(0, at).map((tier) => tier.delete(id)));
-    this.#emit({ id, from: "memory", to: target.name as "disk" | "s3", reason: target === this.#s3 ? "spilled" : "demoted", block });
+    await this.#mover.discard(id, tiers.slice(0, at));
+    this.#mover.landed(id, block, "memory", target);
   }
 
   async #remove(ids: BlockId[], options: TierOptions | undefined): Promise<void> {
     // Out of memory first, so no new eviction of these ids can start a move.
     await this.#memory.deleteMany(ids, options);
-    for (const id of ids) {
-      this.#pending.cancel(id);
-      this.#known.forget(id);
-    }
-    const releases = [];
-    for (const id of [...ids].sort()) releases.push(await this.#demotions.acquire(id));
+    const release = await this.#mover.hold(ids);
     try {
       // Disk before S3: a spill in flight holds the disk copy until its upload is done.
       for (const tier of this.#lower()) await tier.deleteMany(ids, options);
     } finally {
-      for (const release of releases) release();
-    }
-  }
-
-  /** Memory's eviction handler: demote, serialised per id. Never rejects. */
-  async #demote(id: BlockId, block: Block): Promise<void> {
-    const move = this.#pending.add(id, block, "memory");
-    const release = await this.#demotions.acquire(id);
-    try {
-      if (!move.cancelled) await this.#moveDown(move, this.#lower());
-    } finally {
       release();
-      this.#pending.remove(move);
     }
-  }
-
-  /** Disk's eviction handler, awaited by the disk tier before it deletes its copy. */
-  async #spill(id: BlockId, block: Block): Promise<void> {
-    const move = this.#pending.add(id, block, "disk");
-    try {
-      if (!move.cancelled) await this.#moveDown(move, this.#s3 === undefined ? [] : [this.#s3]);
-    } finally {
-      this.#pending.remove(move);
-    }
-  }
-
-  /** Places the block in the first of `targets` that takes it, else reports it dropped. */
-  async #moveDown(move: PendingMove, targets: BlockTier[]): Promise<void> {
-    const { id, block, from } = move;
-    for (const target of targets) {
-      if (!(await this.#placeIn(target, id, block))) continue;
-      if (target === this.#s3) this.#known.forget(id);
-      this.#emit({ id, from, to: target.name as "disk" | "s3", reason: target === this.#s3 ? "spilled" : "demoted", block });
-      return;
-    }
-    this.#known.forget(id);
-    this.#emit({ id, from, to: "none", reason: "dropped", block });
-  }
-
-  /** True once `target` holds the block (written now, or known and still there). */
-  async #placeIn(target: BlockTier, id: BlockId, block: Block): Promise<boolean> {
-    if (block.data.byteLength > target.stats().capacityBytes) return false;
-    const name = target.name as "disk" | "s3";
-    try {
-      if (this.#known.has(id, name) && (await target.has(id))) return true;
-      if (target === this.#s3) await withRetry(() => target.put(id, block), this.#options.spillRetry ?? DEFAULT_RETRY);
-      else await target.put(id, block);
-      return true;
-    } catch (err) {
-      this.#reportError(err);
-      return false;
-    }
-  }
-
-  /** Runs `work` and then waits for the moves its memory evictions set off. */
-  async #withMoves(work: () => Promise<void>): Promise<void> {
-    const started: Promise<void>[] = [];
-    this.#collectors.add(started);
-    try {
-      await work();
-    } finally {
-      this.#collectors.delete(started);
-    }
-    await Promise.all(started);
   }
 
   #hooks(tier: StoreTierName): TierHooks {
+    // S3 never evicts; memory reports synchronously, so its moves are attributed to the operation.
     const onEvict = (id: BlockId, block: Block): Promise<void> => {
-      if (tier === "disk") return this.#spill(id, block);
-      const move = this.#demote(id, block);
-      for (const started of this.#collectors) started.push(move);
+      if (tier !== "memory") return this.#mover.spill(id, block);
+      const move = this.#mover.demote(id, block);
+      this.#moves.started(move);
       return move;
     };
     const onCorrupt = (id: BlockId): void => {
-      if (tier !== "memory") this.#known.lost(id, tier);
+      if (tier !== "memory") this.#mover.known.lost(id, tier);
       this.#emit({ id, from: tier, to: "none", reason: "corrupt" });
     };
     return { onEvict, onCorrupt, onError: (err) => this.#reportError(err), metrics: this.#metrics };
@@ -318,12 +254,5 @@ export class TieredStore implements BlockTier {
 
   #largestTier(): number {
     return Math.max(...this.#tiers().map((tier) => tier.stats().capacityBytes));
-  }
-
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#inFlight.add(work);
-    const forget = (): void => void this.#inFlight.delete(work);
-    work.then(forget, forget);
-    return work;
   }
 }

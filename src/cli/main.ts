@@ -5,7 +5,6 @@ import { getCommand, nodesCommand, putCommand, statsCommand, type DataCommand } 
 import { Exit, UsageError, exitCodeOf } from "./exit-codes.js";
 import { COMMAND_HELP, OVERVIEW } from "./help.js";
 import { line, processIo, type CliIo } from "./io.js";
-import { nodeCommand } from "./node-command.js";
 
 type Flags = { config?: string; help?: boolean; version?: boolean; tokens?: boolean; overwrite?: boolean };
 
@@ -38,6 +37,8 @@ async function dispatch(argv: readonly string[], io: CliIo): Promise<Exit> {
   if (values.help) return help(io, name);
   if (name === "node") {
     if (positionals.length > 0) throw new UsageError(`node takes no arguments (got ${positionals.join(" ")})`);
+    // Imported on demand: the data commands need not load the node's servers and tiers.
+    const { nodeCommand } = await import("./node-command.js");
     return nodeCommand(values.config, io);
   }
   const cmd: DataCommand = { io, configPath: values.config, positionals, tokens: values.tokens ?? false, overwrite: values.overwrite ?? false };

@@ -130,6 +130,15 @@ export function describeMetadataContract(name: string, factory: () => Promise<Me
         expect(await match(str(`long${"x".repeat(MAX_METADATA_KEY_BYTES + 10)}`))).toBe(hex(str("long")));
       });
 
+      it("stores, finds, updates and deletes a key at the size cap", async () => {
+        const big = { kind: "str" as const, bytes: Buffer.alloc(MAX_METADATA_KEY_BYTES, 0x62) };
+        expect((await store.insertIfAbsent(ns, big, descriptor())).inserted).toBe(true);
+        expect((await store.insertIfAbsent(ns, big, descriptor())).inserted).toBe(false);
+        expect((await store.longestPrefix(ns, { kind: "str", bytes: Buffer.concat([big.bytes, Buffer.from("more")]) }))?.key.bytes.length).toBe(MAX_METADATA_KEY_BYTES);
+        expect((await store.update(ns, big, (cur) => cur && { ...cur, s3: true }))?.descriptor.s3).toBe(true);
+        expect(await store.delete(ns, big)).toBe(true);
+      });
+
       it("equals a brute-force search over random key sets", async () => {
         await fc.assert(fc.asyncProperty(keySetArbitrary(), async ({ keys, queries }) => {
           const space = freshNamespace("prop");

@@ -1,4 +1,4 @@
-import { createServer, type AddressInfo } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ErrorCode } from "../../src/errors.js";
 import { CacheMetrics } from "../../src/metrics.js";
@@ -45,9 +45,13 @@ describe("EtcdMetadataStore specifics", () => {
   });
 
   it("fails to connect within the deadline when the endpoint accepts but never answers", async () => {
-    const silent = createServer(() => undefined);
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    onTestFinished(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    onTestFinished(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      silent.close(() => resolve());
+    }));
     const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
     const err = await EtcdMetadataStore.connect({ config: testEtcdConfig({ endpoints: [endpoint], requestTimeoutMs: 500 }) }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: ErrorCode.ETCD_UNAVAILABLE });
@@ -68,8 +72,8 @@ describe("EtcdMetadataStore specifics", () => {
   it("reports a malformed stored value as ERR_ETCD naming the key, without crashing", async () => {
     const { store, config } = await openStore();
     const ns = freshNamespace();
-    await withRawClient(config.endpoints, (raw) => raw.put(`${config.rootPrefix}/ns/${ns}/s/bad`).value("{not json"));
-    await withRawClient(config.endpoints, (raw) => raw.put(`${config.rootPrefix}/ns/${ns}/s/worse`).value(JSON.stringify({ blockId: "x" })));
+    await withRawClient(config.endpoints, async (raw) => void (await raw.put(`${config.rootPrefix}/ns/${ns}/s/bad`).value("{not json")));
+    await withRawClient(config.endpoints, async (raw) => void (await raw.put(`${config.rootPrefix}/ns/${ns}/s/worse`).value(JSON.stringify({ blockId: "x" }))));
     await expect(store.get(ns, str("bad"))).rejects.toMatchObject({ code: ErrorCode.ETCD, retryable: false, message: expect.stringContaining("/s/bad") });
     await expect(store.longestPrefix(ns, str("worse and more"))).rejects.toMatchObject({ code: ErrorCode.ETCD, message: expect.stringContaining("blockId") });
     await expect(store.update(ns, str("bad"), () => undefined)).rejects.toMatchObject({ code: ErrorCode.ETCD });

@@ -65,6 +65,18 @@ describe("S3Tier", () => {
     return tier;
   }
 
+  /** A client of our own (closed after the test) that records the name of every command it sends. */
+  function recordingClient(): { client: S3Client; commands: string[] } {
+    const shared = makeTestS3Client(testS3());
+    const commands: string[] = [];
+    shared.middlewareStack.add((next, context) => (args) => {
+      commands.push(String(context.commandName));
+      return next(args);
+    }, { step: "initialize" });
+    cleanups.unshift(async () => shared.destroy());
+    return { client: shared, commands };
+  }
+
   async function silentServer(): Promise<SilentServer> {
     const server = await startSilentServer();
     cleanups.push(() => server.stop());
@@ -106,12 +118,7 @@ describe("S3Tier", () => {
   });
 
   it("round-trips an 11 MiB block byte-identical through a multipart upload, on an injected client", async () => {
-    const shared = makeTestS3Client(testS3());
-    const commands: string[] = [];
-    shared.middlewareStack.add((next, context) => (args) => {
-      commands.push(String(context.commandName));
-      return next(args);
-    }, { step: "initialize" });
+    const { client: shared, commands } = recordingClient();
     const tier = open("ns", { multipartThresholdBytes: 5 * MiB }, { client: shared });
     const id = newBlockId();
     const block = sampleBlock(11 * MiB, Buffer.from("big/key"));
@@ -124,7 +131,6 @@ describe("S3Tier", () => {
     await tier.close();
     // The tier does not own an injected client: it still works after close.
     await expect(shared.send(new HeadObjectCommand({ Bucket: bucket, Key: `${prefix}/ns/${id}` }))).resolves.toMatchObject({ ContentLength: 11 * MiB });
-    shared.destroy();
   });
 
   it("keeps namespaces apart: same id, two namespaces", async () => {
@@ -170,6 +176,17 @@ describe("S3Tier", () => {
     await tier.deleteMany([...absent, ...stored]);
     expect(await listIds(tier)).toEqual([]);
     expect(tier.stats()).toMatchObject({ items: 0, bytes: 0 });
+  });
+
+  it("lists ids across ListObjectsV2 pages, only its own namespace", async () => {
+    const { client: shared, commands } = recordingClient();
+    const tier = open("ns", {}, { listPageSize: 2, client: shared });
+    const stored = Array.from({ length: 5 }, () => newBlockId());
+    await tier.putMany(stored.map((id) => [id, sampleBlock(8)] as const));
+    await open("ns-other").put(newBlockId(), sampleBlock(8));
+    expect(await listIds(tier)).toEqual([...stored].sort());
+    expect(commands.filter((c) => c === "ListObjectsV2Command")).toHaveLength(3);
+    expect(await tier.recount()).toEqual({ items: 5, bytes: 40, capacityBytes: Infinity });
   });
 
   it("reports a missing bucket as ERR_S3, not as a miss, and counts it", async () => {

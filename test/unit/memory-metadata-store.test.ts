@@ -41,7 +41,9 @@ describe("MemoryMetadataStore membership leases", () => {
   it("unrefs its keep-alive timers and clears them on close", async () => {
     const setSpy = vi.spyOn(globalThis, "setInterval");
     const clearSpy = vi.spyOn(globalThis, "clearInterval");
-    onTestFinished(() => vi.restoreAllMocks());
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
     const store = new MemoryMetadataStore();
     await store.registerNode({ nodeId: "n1", address: "h:1", adminAddress: "", startedAt: 1 }, 1);
     await store.registerNode({ nodeId: "n2", address: "h:2", adminAddress: "", startedAt: 1 }, 1);

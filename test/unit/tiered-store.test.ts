@@ -196,7 +196,7 @@ describe("TieredStore over memory + disk", () => {
     const again = await store.get(a);
     expect(movesOf(moves, "corrupt")).toEqual([[a, "memory", "none"]]);
     expect(Buffer.compare(Buffer.from(again!.data), original)).toBe(0);
-    expect(again!.checksum).toBe(blockA!.checksum);
+    expect(again!.checksum).toBe(blockA.checksum);
   });
 
   it("loses no block under concurrent puts of mixed sizes: each loads or was reported dropped", async () => {

@@ -162,6 +162,33 @@ describe("PeerClient over a DataServer", () => {
   });
 });
 
+describe("DataServer shutdown", () => {
+  it("close() lets the request in hand finish, then refuses connections", async () => {
+    let release!: () => void;
+    const { address, seen, server } = await startServer({ stall: new Promise((r) => (release = r)) });
+    const c = client(address);
+    const inFlight = c.get(newBlockId());
+    await waitFor(() => seen.requests === 1, { what: "the request in the handler" });
+    const closed = server.close(10_000);
+    release();
+    expect(await inFlight).toBeUndefined();
+    await closed;
+    const err = await rejection(c.ping());
+    expect(err.code).toBe(ErrorCode.NODE);
+  });
+
+  it("close() destroys connections still busy after the drain timeout", async () => {
+    const { address, seen, server } = await startServer({ stall: new Promise(() => undefined) });
+    const c = client(address);
+    const inFlight = rejection(c.get(newBlockId()));
+    await waitFor(() => seen.requests === 1, { what: "the request in the handler" });
+    await server.close(100);
+    const err = await inFlight;
+    expect(err.code).toBe(ErrorCode.NODE);
+    expect(err.retryable).toBe(true);
+  });
+});
+
 describe("DataServer with a misbehaving client", () => {
   it("a client with larger limits than the node gets the node's ERR_PROTOCOL, not a bare reset", async () => {
     const { address, server } = await startServer();

@@ -1,0 +1,27 @@
+import { describe, expect, it } from "vitest";
+import { decodeDescriptor, decodeNodeInfo, encodeDescriptor, normalizeDescriptor } from "../../metadata/value-codec.js";
+import { newBlockId } from "../../src/block.js";
+import { ErrorCode } from "../../src/errors.js";
+
+const good = { blockId: newBlockId(), size: 10, checksum: 0xffffffff, holders: ["b", "a", "b"], s3: true, createdAt: 5 };
+
+describe("descriptor and node values", () => {
+  it("round-trips a descriptor, sorting and de-duplicating holders and dropping unknown fields", () => {
+    const decoded = decodeDescriptor(encodeDescriptor({ ...good, extra: 1 } as typeof good), "k");
+    expect(decoded).toEqual({ ...good, holders: ["a", "b"] });
+    expect(Object.isFrozen(decoded) && Object.isFrozen(decoded.holders)).toBe(true);
+  });
+
+  it("rejects a malformed descriptor to be written with ERR_INVALID_ARGUMENT naming the field", () => {
+    expect(() => normalizeDescriptor({ ...good, checksum: 2 ** 32 })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT, message: expect.stringContaining("checksum") }));
+    expect(() => normalizeDescriptor({ ...good, holders: [""] })).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    expect(() => normalizeDescriptor(null)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+  });
+
+  it("reports a malformed stored value as non-retryable ERR_ETCD naming the key", () => {
+    for (const raw of ["", "{", "[]", "null", JSON.stringify({ ...good, size: -1 }), JSON.stringify({ ...good, s3: "yes" })]) {
+      expect(() => decodeDescriptor(Buffer.from(raw), "/root/ns/a/s/k")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD, retryable: false, message: expect.stringContaining("/root/ns/a/s/k") }));
+    }
+    expect(() => decodeNodeInfo(Buffer.from(JSON.stringify({ nodeId: "n", address: 1 })), "/root/nodes/n")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD }));
+  });
+});
