@@ -123,6 +123,12 @@ class MemoryRegistration implements NodeRegistration {
     }
     this.lease = { deadline: now + this.ttlMs };
     this.membership.put(this.info, this.lease);
-    for (const listener of this.listeners) listener();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch {
+        // One failing listener must not stop the others (nor the timer).
+      }
+    }
   }
 }

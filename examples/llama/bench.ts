@@ -25,7 +25,7 @@ export interface LlamaTtftBenchOptions {
   readonly hot?: ConfigOverrides;
   /**
    * Cache configuration whose reads come from S3, e.g. embedded with `s3.*` set and
-   * `memory.capacityBytes: 0`, `disk.directory: ""` (blocks go straight to S3 and are
+   * `memory.capacityBytes: 1`, `disk.directory: ""` (a block larger than memory goes straight to S3 and is
    * never promoted). Absent: no S3 rows.
    */
   readonly s3?: ConfigOverrides;
