@@ -55,16 +55,19 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
     return this.#insert({ key: V.validKey(key, limits), bytes: V.validData(data, limits), overwrite: V.validOverwrite(options) });
   }
 
-  /** The block of the deepest stored prefix of `query` (the query itself included), or null. */
+  /**
+   * The block of the deepest stored prefix of `query` (the query itself included),
+   * or null. The query may be longer than `limits.maxKeyBytes`; keys may not.
+   */
   async tryLoad<Q extends CacheKey>(query: Q): Promise<T.LoadHit<Q> | null> {
     this.#assertOpen();
-    return this.#tryLoad(query, V.validKey(query, this.#ctx.config.limits));
+    return this.#tryLoad(query, V.validQuery(query, this.#ctx.config.limits));
   }
 
   /** Like tryLoad without fetching the data: the deepest stored prefix and its block size, or null. */
   async matchPrefix<Q extends CacheKey>(query: Q): Promise<T.PrefixMatch<Q> | null> {
     this.#assertOpen();
-    const key = V.validKey(query, this.#ctx.config.limits);
+    const key = V.validQuery(query, this.#ctx.config.limits);
     return this.#soft("matchPrefix", () => findPrefix(this.#deps, query, key));
   }
 
@@ -79,7 +82,7 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
   async tryLoadMany<Q extends CacheKey>(queries: readonly Q[]): Promise<(T.LoadHit<Q> | null)[]> {
     this.#assertOpen();
     const list = V.validArray(queries, "queries") as readonly Q[];
-    const keys = V.validEach(list, "tryLoadMany", (q) => V.validKey(q, this.#ctx.config.limits));
+    const keys = V.validEach(list, "tryLoadMany", (q) => V.validQuery(q, this.#ctx.config.limits));
     return this.#batch("tryLoadMany", list, (q, i) => this.#tryLoad(q, keys[i]!));
   }
 

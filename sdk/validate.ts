@@ -13,6 +13,19 @@ export function validKey(key: unknown, limits: LimitsConfig): EncodedKey {
   return encodeKey(key, limits.maxKeyBytes);
 }
 
+/**
+ * A lookup query. Unlike a key it may be longer than `limits.maxKeyBytes` (a
+ * prompt usually is): no stored key is longer than that, so the longest stored
+ * prefix of the query is the longest stored prefix of its first maxKeyBytes
+ * bytes (whole tokens), and only those are looked up.
+ */
+export function validQuery(query: unknown, limits: LimitsConfig): EncodedKey {
+  const key = encodeKey(query, Number.MAX_SAFE_INTEGER);
+  if (key.bytes.length <= limits.maxKeyBytes) return key;
+  const keep = key.kind === "tok" ? limits.maxKeyBytes - (limits.maxKeyBytes % 4) : limits.maxKeyBytes;
+  return { kind: key.kind, bytes: key.bytes.subarray(0, keep) };
+}
+
 export function validData(data: unknown, limits: LimitsConfig): Uint8Array {
   return toBlockBytes(data, limits.maxBlockBytes);
 }

@@ -69,7 +69,7 @@ export const configSchema = {
   },
   limits: {
     maxKeyBytes: {
-      doc: "Largest key, in encoded bytes (UTF-8, or 4 bytes per token). etcd caps a request at 1.5 MiB, so at most 1 MiB.",
+      doc: "Largest key, in encoded bytes (UTF-8, or 4 bytes per token). An insert sends the key to etcd three times and etcd caps a request at 1.5 MiB, so at most 384 KiB (393216).",
       format: "maxKeyBytes",
       default: 64 * 1024,
       env: "DATENLORD_MAX_KEY_BYTES",

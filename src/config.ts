@@ -158,7 +158,7 @@ function addFormats(): void {
     bucket: { validate: (v: unknown) => assert(typeof v === "string" && /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), "must be a valid S3 bucket name") },
     s3Prefix: { validate: (v: unknown) => assert(typeof v === "string" && /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(v) && !v.split("/").some((p) => p === "." || p === ".."), "must be path segments of [A-Za-z0-9._-], no '.' or '..'") },
     partSize: { validate: (v: unknown) => assert(Number.isSafeInteger(v) && (v as number) >= 5 * 1024 * 1024, "must be an integer of at least 5 MiB (5242880)"), coerce: Number },
-    maxKeyBytes: { validate: (v: unknown) => assert(Number.isSafeInteger(v) && (v as number) >= 4 && (v as number) <= 1024 * 1024, "must be an integer from 4 to 1048576"), coerce: Number },
+    maxKeyBytes: { validate: (v: unknown) => assert(Number.isSafeInteger(v) && (v as number) >= 4 && (v as number) <= 384 * 1024, "must be an integer from 4 to 393216 (384 KiB)"), coerce: Number },
   });
 }
 

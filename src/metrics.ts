@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+const PROCESS_PREFIX = "kvcache_";
 
 /**
  * The Prometheus metrics every component reports into, created on an injected
@@ -56,5 +58,23 @@ export class CacheMetrics {
     this.tierBytes.set({ tier }, stats.bytes);
     this.tierItems.set({ tier }, stats.items);
     if (Number.isFinite(stats.capacityBytes)) this.tierCapacity.set({ tier }, stats.capacityBytes);
+  }
+}
+
+/**
+ * A cache node's metrics: {@link CacheMetrics}, the live-node count it keeps from
+ * membership, and prom-client's default process metrics (CPU, memory, event-loop
+ * lag, GC, handles) prefixed `kvcache_`, e.g. `kvcache_process_cpu_seconds_total`.
+ * Only for a server process's own registry: a library sharing its host's
+ * registry must not add process metrics.
+ */
+export class NodeMetrics extends CacheMetrics {
+  /** Nodes with a live membership lease, as this node last saw membership. */
+  readonly liveNodes: Gauge;
+
+  constructor(registry: Registry = new Registry()) {
+    super(registry);
+    this.liveNodes = new Gauge({ name: "kvcache_live_nodes", help: "Cache nodes with a live membership lease, as this node sees membership.", registers: [registry] });
+    collectDefaultMetrics({ register: registry, prefix: PROCESS_PREFIX });
   }
 }

@@ -117,11 +117,13 @@ describe("CLI usage and exit codes", () => {
     expect(help.stdout.toString()).toContain("Exit codes");
     const putHelp = await runCli(["put", "--help"]);
     expect(putHelp.stdout.toString()).toContain("Usage: datenlordsdk put");
-    for (const args of [[], ["frob"], ["get"], ["get", "--bogus", "k"], ["stats", "extra"], ["put", "k"]]) {
-      const run = await runCli(args);
+    const lines = [[], ["frob"], ["get"], ["get", "--bogus", "k"], ["stats", "extra"], ["put", "k"]];
+    const runs = await Promise.all(lines.map((args) => runCli(args)));
+    runs.forEach((run, i) => {
+      const args = lines[i]!;
       expect(run.code, args.join(" ")).toBe(args.length === 0 ? 0 : 2);
       if (args.length > 0) expect(run.stderr, args.join(" ")).toMatch(/Usage: datenlordsdk/);
-    }
+    });
   }, 120_000);
 
   it("a bad config exits 3; unreachable etcd exits 4", async () => {

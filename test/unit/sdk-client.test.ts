@@ -74,6 +74,16 @@ describe("SDK core: longest prefix", () => {
     expect(await client.tryLoad([0xffffffff])).toBeNull();
   });
 
+  it("a query longer than the key limit still finds its stored prefix", async () => {
+    const { client } = await harness({ limits: { maxKeyBytes: 16 } });
+    await client.insert("p".repeat(16), "long");
+    await client.insert([1, 2, 3, 4], "tokens");
+    expect((await client.tryLoad("p".repeat(1000)))?.matchedPrefix).toBe("p".repeat(16));
+    expect((await client.tryLoad([1, 2, 3, 4, 5, 6, 7]))?.matchedPrefix).toEqual([1, 2, 3, 4]);
+    expect((await client.matchPrefix(Uint32Array.from({ length: 100 }, (_, i) => i + 1)))?.size).toBe(6);
+    await expectCode(client.insert("p".repeat(17), "x"), ErrorCode.KEY_TOO_LARGE);
+  });
+
   it("string and token keys never match each other", async () => {
     const { client } = await harness();
     // "\0\0\0\x01" encodes to the same bytes as the token key [1].
