@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
   },
 });
 if (!isModelSize(args.size)) throw new Error(`--size must be tiny, small or medium, not ${args.size}`);
+const maxTokens = positiveInt("--max-tokens", args["max-tokens"]);
+const blockTokens = positiveInt("--block", args.block);
 
 const modelPath = args.model ?? (await ensureModelFile({ size: args.size })).path;
 await using engine = await LlamaEngine.open({ modelPath, contextSize: 4096 });
@@ -44,10 +46,10 @@ try {
   await using sdk = new DatenLordSDK({ ...cacheOptions, namespace: engine.namespace });
   await using client = await sdk.connect();
   await using stateFiles = await StateFiles.create();
-  const cache = new LlamaPrefixCache({ client, stateFiles, blockTokens: Number(args.block) });
+  const cache = new LlamaPrefixCache({ client, stateFiles, blockTokens });
   const tokens = engine.tokenize(args.prompt);
-  const maxTokens = Number(args["max-tokens"]);
-  console.log(`model ${modelPath} (${args.model === undefined ? args.size : "given"}), ${client.mode} cache, namespace ${engine.namespace}`);
+  const modelMb = (engine.model.size / 1e6).toFixed(1);
+  console.log(`model ${modelPath} (${args.model === undefined ? args.size : "given"}, ${modelMb} MB), ${client.mode} cache, namespace ${engine.namespace}`);
   console.log(`prompt: ${tokens.length} tokens`);
 
   // Two contexts stand for two requests (or two processes): nothing carries over but the cache.
@@ -70,9 +72,16 @@ function report(label: string, run: PrefixCacheRun, engine: LlamaEngine): void {
   const storedBytes = run.stored.reduce((sum, s) => sum + s.bytes, 0);
   console.log(`\n[${label}] matched prefix: ${run.matchedTokens}/${run.promptTokens} tokens` +
     (run.matchedTokens > 0 ? ` (state ${kib(run.restoredBytes)} restored, lookup ${ms(run.lookupMs)})` : "") +
-    `; evaluated ${run.promptTokens - run.matchedTokens} tokens; stored ${run.stored.length} prefix states (${kib(storedBytes)})`);
+    `; evaluated ${run.promptTokens - run.matchedTokens} tokens; stored ${run.stored.length} prefix states (${kib(storedBytes)})` +
+    (run.matchedTokens > 0 ? `; ${Math.round(run.restoredBytes / run.matchedTokens)} state bytes per token` : ""));
   console.log(`[${label}] time to first token: ${ms(run.ttftMs)}`);
   console.log(`[${label}] generated: ${JSON.stringify(engine.detokenize(run.generated))}`);
+}
+
+function positiveInt(name: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer; got ${text}`);
+  return value;
 }
 
 function ms(v: number): string {

@@ -22,8 +22,15 @@ export function validKey(key: unknown, limits: LimitsConfig): EncodedKey {
 export function validQuery(query: unknown, limits: LimitsConfig): EncodedKey {
   const key = encodeKey(query, Number.MAX_SAFE_INTEGER);
   if (key.bytes.length <= limits.maxKeyBytes) return key;
-  const keep = key.kind === "tok" ? limits.maxKeyBytes - (limits.maxKeyBytes % 4) : limits.maxKeyBytes;
-  return { kind: key.kind, bytes: key.bytes.subarray(0, keep) };
+  return { kind: key.kind, bytes: key.bytes.subarray(0, cutPoint(key, limits.maxKeyBytes)) };
+}
+
+/** The longest whole-token (or whole-character: stored strings are UTF-8) length of at most `max` bytes. */
+function cutPoint(key: EncodedKey, max: number): number {
+  if (key.kind === "tok") return max - (max % 4);
+  let end = max;
+  while (end > 0 && (key.bytes[end]! & 0xc0) === 0x80) end--;
+  return end;
 }
 
 export function validData(data: unknown, limits: LimitsConfig): Uint8Array {

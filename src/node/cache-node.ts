@@ -1,12 +1,13 @@
 import { hostname } from "node:os";
 import type { AppConfig } from "../config.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
-import { CacheMetrics } from "../metrics.js";
+import { NodeMetrics } from "../metrics.js";
 import { wireLimits } from "../wire/protocol.js";
 import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
 import { LocationTracker } from "../../metadata/location-tracker.js";
 import type { MetadataStore, NodeRegistration } from "../../metadata/metadata-store.js";
 import { AdminServer, json, text } from "./admin-server.js";
+import { NodeDashboard } from "./dashboard/node-dashboard.js";
 import { DataServer } from "./data-server.js";
 import { jsonLogger, type Logger } from "./logger.js";
 import { localTiers, openNodeStorage, type NodeStorage } from "./node-storage.js";
@@ -19,7 +20,7 @@ import { WriteThrough } from "./write-through.js";
 export interface CacheNodeOptions {
   readonly config: AppConfig;
   /** Registry of every metric the node reports (and /metrics serves); a private one by default. */
-  readonly metrics?: CacheMetrics;
+  readonly metrics?: NodeMetrics;
   /** Structured logger; JSON lines on stderr by default. */
   readonly logger?: Logger;
   /** Metadata store to use instead of connecting to `config.etcd`; the caller keeps ownership. */
@@ -37,8 +38,9 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
  */
 export class CacheNode {
   readonly config: AppConfig;
-  readonly metrics: CacheMetrics;
+  readonly metrics: NodeMetrics;
   readonly logger: Logger;
+  private readonly dashboard: NodeDashboard;
   private nodeIdValue = "";
   private addressValue = "";
   private data: DataServer | undefined;
@@ -57,8 +59,13 @@ export class CacheNode {
 
   private constructor(private readonly options: CacheNodeOptions) {
     this.config = options.config;
-    this.metrics = options.metrics ?? new CacheMetrics();
+    this.metrics = options.metrics ?? new NodeMetrics();
     this.logger = options.logger ?? jsonLogger();
+    this.dashboard = new NodeDashboard({
+      metrics: this.metrics,
+      logger: this.logger,
+      self: () => ({ nodeId: this.nodeId, address: this.address, adminAddress: this.adminAddress, ready: this.ready }),
+    });
   }
 
   /** Starts every part, re-advertises blocks left on disk, registers, and resolves once ready. */
@@ -127,6 +134,7 @@ export class CacheNode {
     await this.listenAdmin();
     await readvertise(localTiers(this.storage!), this.tracker, this.logger);
     await this.register();
+    await this.dashboard.start(this.metadata);
     this.startSweeps();
     this.logger.info("cache node ready", { nodeId: this.nodeId, address: this.address, adminAddress: this.adminAddress });
   }
@@ -157,7 +165,10 @@ export class CacheNode {
     this.storage = await openNodeStorage({
       config: this.config,
       metrics: this.metrics,
-      onMove: (move) => void tracker.onMove(move),
+      onMove: (move) => {
+        this.dashboard.recordMove(move);
+        void tracker.onMove(move);
+      },
       onError: (err) => this.logger.warn("tier background failure", { err }),
     });
     const { s3 } = this.storage;
@@ -186,6 +197,7 @@ export class CacheNode {
       .route("/healthz", () => (this.closing === undefined ? text(200, "ok\n") : text(503, "closing\n")))
       .route("/readyz", () => json(this.ready ? 200 : 503, { ready: this.ready, nodeId: this.nodeId, address: this.address }))
       .route("/metrics", async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
+    this.dashboard.mount(this.admin);
   }
 
   private async register(): Promise<void> {
@@ -212,6 +224,7 @@ export class CacheNode {
     clearInterval(this.sweepTimer);
     this.stopping.abort(new KvCacheError(ErrorCode.CLOSED, "cache node is closing"));
     await this.data?.close(this.options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS);
+    await this.step("dashboard", () => this.dashboard.close());
     await this.step("leave membership", () => this.registration?.close());
     await this.sweeping?.catch(() => undefined);
     const { storage, tracker } = this;

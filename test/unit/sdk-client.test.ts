@@ -1,51 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { Registry } from "prom-client";
-import { MemoryMetadataStore } from "../../metadata/memory-metadata-store.js";
-import type { MetadataStore } from "../../metadata/metadata-store.js";
-import { DatenLordSDK, ErrorCode, KvCacheError, type DatenLordSDKOptions, type DegradedEvent, type KvCacheClient } from "../../sdk/index.js";
-import type { ConfigOverrides } from "../../src/config.js";
-import { FakeDirectory, FakePeer, fakeBackend, failingMetadata } from "./sdk-fakes.js";
-
-/** An SDK over in-memory metadata and three fake nodes (the cluster code path without a network). */
-interface Harness {
-  readonly sdk: DatenLordSDK;
-  readonly client: KvCacheClient;
-  readonly metadata: MetadataStore;
-  readonly peers: FakePeer[];
-  readonly directory: FakeDirectory;
-  readonly events: DegradedEvent[];
-  metadataDown: boolean;
-}
-
-const open: DatenLordSDK[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
-
-async function harness(config: ConfigOverrides = {}, extra: Partial<DatenLordSDKOptions> = {}): Promise<Harness> {
-  const memory = new MemoryMetadataStore();
-  const h = { metadataDown: false } as Harness;
-  const metadata = failingMetadata(memory, () => h.metadataDown);
-  const peers = ["n1", "n2", "n3"].map((id) => new FakePeer(id));
-  const directory = new FakeDirectory(peers);
-  const sdk = new DatenLordSDK({
-    env: {}, options: { cluster: { replicas: 2, requestTimeoutMs: 200 }, ...config },
-    openBackend: async () => fakeBackend(metadata, directory), ...extra,
-  });
-  open.push(sdk);
-  const client = await sdk.connect();
-  const events: DegradedEvent[] = [];
-  client.on("degraded", (e) => events.push(e));
-  return Object.assign(h, { sdk, client, metadata, peers, directory, events });
-}
-
-const text = (b: Buffer | undefined): string | undefined => b?.toString("utf8");
-const storedBlocks = (h: Harness): number => h.peers.reduce((n, p) => n + p.blocks.size, 0);
-const puts = (h: Harness): number => h.peers.reduce((n, p) => n + p.calls.put, 0);
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof KvCacheError && e.code === code);
-}
+import { describe, expect, it } from "vitest";
+import { DatenLordSDK, ErrorCode, type KvCacheClient } from "../../sdk/index.js";
+import { fakeBackend } from "./sdk-fakes.js";
+import { expectCode, harness, puts, storedBlocks, text } from "./sdk-harness.js";
+import { cleanupAfterTest } from "../helpers/cleanup.js";
 
 describe("SDK core: longest prefix", () => {
   it("returns the deepest stored prefix of the query, the query itself included", async () => {
@@ -79,6 +36,9 @@ describe("SDK core: longest prefix", () => {
     await client.insert("p".repeat(16), "long");
     await client.insert([1, 2, 3, 4], "tokens");
     expect((await client.tryLoad("p".repeat(1000)))?.matchedPrefix).toBe("p".repeat(16));
+    await client.insert("€€€", "euros");
+    // "€" is 3 bytes: the 16-byte cut falls inside the 6th; the lookup backs off to a character boundary.
+    expect((await client.tryLoad("€".repeat(100)))?.matchedPrefix).toBe("€€€");
     expect((await client.tryLoad([1, 2, 3, 4, 5, 6, 7]))?.matchedPrefix).toEqual([1, 2, 3, 4]);
     expect((await client.matchPrefix(Uint32Array.from({ length: 100 }, (_, i) => i + 1)))?.size).toBe(6);
     await expectCode(client.insert("p".repeat(17), "x"), ErrorCode.KEY_TOO_LARGE);
@@ -107,7 +67,7 @@ describe("SDK core: longest prefix", () => {
     const a = await harness({ namespace: "model-a" });
     await a.client.insert("k", "from a");
     const b = new DatenLordSDK({ env: {}, namespace: "model-b", openBackend: async () => fakeBackend(a.metadata, a.directory) });
-    open.push(b);
+    cleanupAfterTest(() => b.close());
     const clientB = await b.connect();
     expect(await clientB.tryLoad("k/more")).toBeNull();
     expect(text((await a.client.tryLoad("k/more"))?.data)).toBe("from a");
@@ -221,149 +181,3 @@ describe("SDK core: bad input is refused before anything is stored", () => {
   });
 });
 
-describe("SDK core: lifecycle", () => {
-  it("every operation after close throws ERR_CLOSED; close is idempotent", async () => {
-    const h = await harness();
-    await h.client.close();
-    await h.client.close();
-    await expectCode(h.client.insert("k", "x"), ErrorCode.CLOSED);
-    await expectCode(h.client.tryLoad("k"), ErrorCode.CLOSED);
-    await expectCode(h.client.tryLoad(""), ErrorCode.CLOSED);
-    await expectCode(h.client.stats(), ErrorCode.CLOSED);
-    await h.sdk.close();
-    await h.sdk.close();
-    await expectCode(h.sdk.connect(), ErrorCode.CLOSED);
-    expect(h.peers.every((p) => p.closed)).toBe(true);
-  });
-
-  it("await using closes the client; sdk.close() closes every client", async () => {
-    const h = await harness();
-    let escaped: KvCacheClient;
-    {
-      await using client = await h.sdk.connect();
-      escaped = client;
-      await client.insert("u", "x");
-    }
-    expect(escaped.closed).toBe(true);
-    const other = await h.sdk.connect();
-    await h.sdk.close();
-    expect(other.closed).toBe(true);
-    expect(h.client.closed).toBe(true);
-  });
-
-  it("close waits for operations in flight", async () => {
-    const h = await harness();
-    const pending = h.client.insert("slow", Buffer.alloc(100));
-    await h.client.close();
-    await expect(pending).resolves.toEqual({ inserted: true });
-  });
-});
-
-describe("SDK core: failures", () => {
-  it("a failing holder is skipped; the block loads from the other replica", async () => {
-    const h = await harness();
-    await h.client.insert("f", "data");
-    for (const p of h.peers) if (p.blocks.size > 0) { p.mode = "hang"; break; }
-    expect(text((await h.client.tryLoad("f"))?.data)).toBe("data");
-    expect(h.events).toEqual([]);
-  });
-
-  it("a copy with the wrong checksum is never returned", async () => {
-    const h = await harness();
-    await h.client.insert("c", "data");
-    for (const p of h.peers) p.mode = "corrupt";
-    expect(await h.client.tryLoad("c")).toBeNull();
-    expect(h.events.map((e) => e.error.code)).toEqual([ErrorCode.NO_NODES]);
-  });
-
-  it("a block no node can produce is a degraded miss, counted and emitted", async () => {
-    const h = await harness({}, { registry: new Registry() });
-    await h.client.insert("gone", "data");
-    for (const p of h.peers) p.blocks.clear();
-    expect(await h.client.tryLoad("gone/x")).toBeNull();
-    expect(h.events).toHaveLength(1);
-    expect(h.events[0]).toMatchObject({ op: "tryLoad", error: { code: ErrorCode.NO_NODES } });
-    const metrics = await h.sdk.registry.metrics();
-    expect(metrics).toMatch(/kvcache_sdk_degraded_total\{op="tryLoad",code="ERR_NO_NODES"\} 1/);
-    expect(metrics).toMatch(/kvcache_requests_total\{op="tryLoad",result="degraded"\} 1/);
-  });
-
-  it("metadata down: tryLoad degrades to a miss, insert throws", async () => {
-    const h = await harness();
-    h.metadataDown = true;
-    expect(await h.client.tryLoad("x")).toBeNull();
-    expect(await h.client.matchPrefix("x")).toBeNull();
-    expect(h.events.map((e) => e.op)).toEqual(["tryLoad", "matchPrefix"]);
-    await expectCode(h.client.insert("x", "y"), ErrorCode.ETCD_UNAVAILABLE);
-  });
-
-  it("strict mode throws the typed error instead", async () => {
-    const h = await harness({ sdk: { strict: true } });
-    await h.client.insert("gone", "data");
-    for (const p of h.peers) p.blocks.clear();
-    await expectCode(h.client.tryLoad("gone"), ErrorCode.NO_NODES);
-    h.metadataDown = true;
-    await expectCode(h.client.tryLoad("x"), ErrorCode.ETCD_UNAVAILABLE);
-    expect(h.events).toEqual([]);
-  });
-
-  it("a hung node costs at most the request deadline", async () => {
-    const h = await harness({ cluster: { replicas: 3, requestTimeoutMs: 100 } });
-    await h.client.insert("h", "data");
-    for (const p of h.peers) p.mode = "hang";
-    const started = Date.now();
-    expect(await h.client.tryLoad("h")).toBeNull();
-    expect(Date.now() - started).toBeLessThan(3 * 100 + 500);
-    expect(h.events[0]?.error.code).toBe(ErrorCode.NO_NODES);
-  });
-
-  it("insert: placed nodes failing → the next ranked node takes the block; none → typed error, nothing published", async () => {
-    const h = await harness({ cluster: { replicas: 1, requestTimeoutMs: 200 } });
-    h.peers[0]!.mode = "fail";
-    h.peers[1]!.mode = "fail";
-    for (let i = 0; i < 10; i++) await h.client.insert(`p${i}`, "x");
-    expect(h.peers[2]!.blocks.size).toBe(10);
-    h.peers[2]!.mode = "fail";
-    await expectCode(h.client.insert("none", "x"), ErrorCode.NODE);
-    expect(await h.client.matchPrefix("none")).toBeNull();
-    h.directory.members.clear();
-    await expectCode(h.client.insert("none", "x"), ErrorCode.NO_NODES);
-  });
-
-  it("metadata failing after the put: the copies are deleted and the error thrown", async () => {
-    const h = await harness();
-    const original = h.metadata.insertIfAbsent.bind(h.metadata);
-    h.metadata.insertIfAbsent = () => Promise.reject(new KvCacheError(ErrorCode.ETCD, "write failed"));
-    await expectCode(h.client.insert("k", "x"), ErrorCode.ETCD);
-    expect(storedBlocks(h)).toBe(0);
-    h.metadata.insertIfAbsent = original;
-  });
-});
-
-describe("SDK stats and metrics", () => {
-  it("stats lists every live node, with the error of one that fails", async () => {
-    const h = await harness();
-    await h.client.insert("s", "abc");
-    h.peers[2]!.mode = "fail";
-    const stats = await h.client.stats();
-    expect(stats.mode).toBe("cluster");
-    expect(stats.nodes.map((n) => n.nodeId)).toEqual(["n1", "n2", "n3"]);
-    expect(stats.nodes[2]).toMatchObject({ error: { code: ErrorCode.NODE } });
-    expect((await h.client.nodes()).map((n) => n.nodeId)).toEqual(["n1", "n2", "n3"]);
-  });
-
-  it("reports requests, hit ratio and matched prefix length on the injected registry", async () => {
-    const registry = new Registry();
-    const h = await harness({}, { registry });
-    await h.client.insert([1, 2, 3], "t");
-    await h.client.tryLoad([1, 2, 3, 4]);
-    await h.client.tryLoad([9]);
-    const text = await registry.metrics();
-    expect(text).toMatch(/kvcache_requests_total\{op="tryLoad",result="hit"\} 1/);
-    expect(text).toMatch(/kvcache_requests_total\{op="tryLoad",result="miss"\} 1/);
-    expect(text).toMatch(/kvcache_requests_total\{op="insert",result="ok"\} 1/);
-    expect(text).toMatch(/kvcache_sdk_hit_ratio 0\.5/);
-    expect(text).toMatch(/kvcache_sdk_matched_prefix_length_sum\{kind="tok"\} 3/);
-    expect(text).toMatch(/kvcache_op_duration_seconds_count\{op="tryLoad"\} 2/);
-  });
-});
