@@ -16,5 +16,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY config ./config
+# 7480: data protocol; 9480: admin HTTP (/dashboard, /metrics, /healthz, /readyz).
+EXPOSE 7480 9480
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["node", "--config", "/app/config/compose-node.json"]

@@ -16,6 +16,8 @@ export class SdkMetrics {
   /** Matched prefix length: bytes for string keys, tokens for token keys. */
   readonly matchedPrefix: Histogram<"kind">;
   readonly degraded: Counter<"op" | "code">;
+  /** tryLoad hits whose descriptor named no live holder and an S3 copy: served from S3 through some node. */
+  readonly s3Fallbacks: Counter;
   readonly hitRatio: Gauge;
 
   constructor(cache: CacheMetrics) {
@@ -29,6 +31,9 @@ export class SdkMetrics {
       name: "kvcache_sdk_degraded_total", help: "Lookups answered as a miss because of an infrastructure failure, and failed cleanups, by op and error code.",
       labelNames: ["op", "code"], registers: [registry],
     });
+    this.s3Fallbacks = existing(registry, "kvcache_sdk_s3_fallbacks_total") ?? new Counter({
+      name: "kvcache_sdk_s3_fallbacks_total", help: "tryLoad hits served from the S3 copy because no live node held the block.", registers: [registry],
+    });
     this.hitRatio = existing(registry, "kvcache_sdk_hit_ratio") ?? hitRatioGauge(cache);
   }
 
@@ -40,6 +45,11 @@ export class SdkMetrics {
 
   recordPrefix(kind: KeyKind, encodedBytes: number): void {
     this.matchedPrefix.observe({ kind }, kind === "str" ? encodedBytes : encodedBytes / 4);
+  }
+
+  /** Counts a hit read without a live holder (call with the descriptor's holders that are live, and its s3 flag). */
+  recordRead(liveHolders: number, s3: boolean): void {
+    if (liveHolders === 0 && s3) this.s3Fallbacks.inc();
   }
 }
 

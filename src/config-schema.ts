@@ -82,6 +82,41 @@ export const configSchema = {
     advertiseAddress: { doc: "host:port other processes use to reach this node. Empty: host:port as bound.", format: String, default: "", env: "DATENLORD_NODE_ADVERTISE_ADDRESS" },
     adminHost: { doc: "Address of the admin HTTP server (/metrics, /healthz, /readyz, /dashboard).", format: String, default: "127.0.0.1", env: "DATENLORD_NODE_ADMIN_HOST" },
     adminPort: { doc: "Port of the admin HTTP server (0: any free port).", format: "port", default: 9480, env: "DATENLORD_NODE_ADMIN_PORT" },
+    adminTls: {
+      certFile: { doc: "PEM certificate of the admin (and metrics) HTTP servers: they serve https when this and keyFile are set.", format: String, default: "", env: "DATENLORD_NODE_ADMIN_TLS_CERT_FILE" },
+      keyFile: { doc: "PEM private key of the admin (and metrics) HTTP servers.", format: String, default: "", env: "DATENLORD_NODE_ADMIN_TLS_KEY_FILE" },
+    },
+    metricsHost: {
+      doc: "Address of a separate HTTP server for /metrics and /dashboard (the admin port then keeps only /healthz and /readyz). Empty: they are served on the admin port.",
+      format: String,
+      default: "",
+      env: "DATENLORD_NODE_METRICS_HOST",
+    },
+    metricsPort: { doc: "Port of the separate metrics server when metricsHost is set (0: any free port).", format: "port", default: 9481, env: "DATENLORD_NODE_METRICS_PORT" },
+    headerTimeoutMs: {
+      doc: "A data-path frame header must arrive in full within this many milliseconds of its first byte; with auth.secret set, the HELLO (and with TLS, the handshake) within this of connecting. Slower clients are disconnected.",
+      format: "positiveInt",
+      default: 10000,
+      env: "DATENLORD_NODE_HEADER_TIMEOUT_MS",
+    },
+    idleTimeoutMs: { doc: "A data-path connection with no request in hand and no bytes moving for this many milliseconds is closed.", format: "positiveInt", default: 300000, env: "DATENLORD_NODE_IDLE_TIMEOUT_MS" },
+    maxConnections: { doc: "Most data-path connections a node accepts at once; more are refused.", format: "positiveInt", default: 1024, env: "DATENLORD_NODE_MAX_CONNECTIONS" },
+  },
+  auth: {
+    secret: {
+      doc: "Cluster shared secret (16 to 1024 bytes): nodes serve a data-path connection only after a HELLO carrying it (compared in constant time), SDKs send it. Empty: authentication off. It travels in the HELLO: enable tls on untrusted networks.",
+      format: "secret",
+      default: "",
+      sensitive: true,
+      env: "DATENLORD_AUTH_SECRET",
+    },
+  },
+  tls: {
+    enabled: { doc: "TLS on the data path: nodes serve it with certFile and keyFile, SDKs connect with it and verify nodes against caFile.", format: Boolean, default: false, env: "DATENLORD_TLS_ENABLED" },
+    certFile: { doc: "PEM certificate a node serves the data path with (SDKs present it as a client certificate when set).", format: String, default: "", env: "DATENLORD_TLS_CERT_FILE" },
+    keyFile: { doc: "PEM private key of certFile.", format: String, default: "", env: "DATENLORD_TLS_KEY_FILE" },
+    caFile: { doc: "PEM CA bundle SDKs verify node certificates against. Empty: the system's CAs.", format: String, default: "", env: "DATENLORD_TLS_CA_FILE" },
+    serverName: { doc: "Name SDKs expect in node certificates. Empty: the host of each node's advertised address.", format: String, default: "", env: "DATENLORD_TLS_SERVER_NAME" },
   },
   cluster: {
     replicas: { doc: "Copies of each new block, placed on distinct live nodes by rendezvous hashing.", format: "positiveInt", default: 1, env: "DATENLORD_REPLICAS" },

@@ -2,6 +2,7 @@ import convict from "convict";
 import { readFileSync } from "node:fs";
 import { configSchema } from "./config-schema.js";
 import { ErrorCode, KvCacheError } from "./errors.js";
+import { namespaceProblem } from "./namespace.js";
 
 /** The validated, frozen configuration. Each component takes only its own slice. */
 export interface AppConfig {
@@ -15,6 +16,20 @@ export interface AppConfig {
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
   readonly sdk: { readonly strict: boolean; readonly concurrency: number };
+  readonly auth: AuthConfig;
+  readonly tls: DataTlsConfig;
+}
+export interface AuthConfig {
+  /** The cluster shared secret; "" turns authentication off. */
+  readonly secret: string;
+}
+/** TLS of the data path (node server and SDK client). */
+export interface DataTlsConfig {
+  readonly enabled: boolean;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly serverName: string;
 }
 export interface EtcdConfig {
   readonly endpoints: readonly string[];
@@ -47,6 +62,12 @@ export interface NodeConfig {
   readonly advertiseAddress: string;
   readonly adminHost: string;
   readonly adminPort: number;
+  readonly adminTls: { readonly certFile: string; readonly keyFile: string };
+  readonly metricsHost: string;
+  readonly metricsPort: number;
+  readonly headerTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxConnections: number;
 }
 export interface ClusterConfig {
   readonly replicas: number;
@@ -136,6 +157,7 @@ export function redactedConfig(config: AppConfig): Record<string, unknown> {
 }
 
 const SENSITIVE_KEYS: readonly (readonly [string, string])[] = [
+  ["auth", "secret"],
   ["etcd", "password"],
   ["s3", "accessKeyId"],
   ["s3", "secretAccessKey"],
@@ -147,7 +169,13 @@ function addFormats(): void {
   convict.addFormats({
     positiveInt: { validate: (v: unknown) => assert(Number.isSafeInteger(v) && (v as number) > 0, "must be a positive integer"), coerce: Number },
     namespace: {
-      validate: (v: unknown) => assert(typeof v === "string" && v.length > 0 && Buffer.byteLength(v) <= 256 && v.isWellFormed(), "must be a non-empty string of at most 256 UTF-8 bytes"),
+      validate: (v: unknown) => {
+        const problem = namespaceProblem(v);
+        if (problem !== undefined) throw new Error(problem);
+      },
+    },
+    secret: {
+      validate: (v: unknown) => assert(typeof v === "string" && (v === "" || (Buffer.byteLength(v) >= 16 && Buffer.byteLength(v) <= 1024)), "must be empty (authentication off) or 16 to 1024 bytes"),
     },
     endpoints: {
       validate: (v: unknown) => assert(Array.isArray(v) && v.every((e) => typeof e === "string" && /^https?:\/\/[^/\s]+\/?$/.test(e)), "must be a list of http(s)://host:port URLs"),

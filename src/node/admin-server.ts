@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
+import type { ServerTls } from "./data-server.js";
 import type { Logger } from "./logger.js";
 
 /** What a route answers: status, content type and body. */
@@ -16,6 +18,8 @@ export interface AdminServerOptions {
   /** 0: any free port (read it back from `address`). */
   readonly port: number;
   readonly logger: Logger;
+  /** Serve https with this key and certificate instead of http. */
+  readonly tls?: ServerTls;
 }
 
 /**
@@ -27,12 +31,12 @@ export class AdminServer {
   private readonly routes = new Map<string, AdminRoute>();
 
   private constructor(
-    private readonly server: Server,
+    private readonly server: Server | HttpsServer,
     private readonly logger: Logger,
   ) {}
 
   static async listen(options: AdminServerOptions): Promise<AdminServer> {
-    const server = createServer();
+    const server = options.tls === undefined ? createServer() : createHttpsServer({ key: options.tls.key, cert: options.tls.cert });
     const admin = new AdminServer(server, options.logger);
     server.on("request", (req, res) => void admin.dispatch(req, res));
     await new Promise<void>((resolve, reject) => {

@@ -6,16 +6,20 @@ import { wireLimits } from "../wire/protocol.js";
 import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
 import { LocationTracker } from "../../metadata/location-tracker.js";
 import type { MetadataStore, NodeRegistration } from "../../metadata/metadata-store.js";
-import { AdminServer, json, text } from "./admin-server.js";
+import { AdminEndpoints } from "./admin-endpoints.js";
+import { json, text } from "./admin-server.js";
+import { ConnectionMetrics } from "./connection-metrics.js";
 import { NodeDashboard } from "./dashboard/node-dashboard.js";
 import { DataServer } from "./data-server.js";
 import { jsonLogger, type Logger } from "./logger.js";
+import { nodeSecurity, type NodeSecurity } from "./node-security.js";
 import { localTiers, openNodeStorage, type NodeStorage } from "./node-storage.js";
 import { nodeRequestHandler } from "./request-handler.js";
 import type { RequestHandler } from "./server-connection.js";
 import { Sweeper, type SweepReport } from "./sweeper.js";
 import { persistMemory, readvertise } from "./warm-restart.js";
 import { WriteThrough } from "./write-through.js";
+import type { DiskFs } from "../../storage/disk-fs.js";
 
 export interface CacheNodeOptions {
   readonly config: AppConfig;
@@ -27,6 +31,8 @@ export interface CacheNodeOptions {
   readonly metadata?: MetadataStore;
   /** How long close() lets requests in flight finish (default 10 000 ms). */
   readonly drainTimeoutMs?: number;
+  /** File-system calls of the disk tier (tests inject faults through it); node:fs by default. */
+  readonly diskFs?: DiskFs;
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
@@ -44,7 +50,8 @@ export class CacheNode {
   private nodeIdValue = "";
   private addressValue = "";
   private data: DataServer | undefined;
-  private admin: AdminServer | undefined;
+  private admin: AdminEndpoints | undefined;
+  private readonly security: NodeSecurity;
   private metadata: MetadataStore | undefined;
   private tracker: LocationTracker | undefined;
   private storage: NodeStorage | undefined;
@@ -61,10 +68,11 @@ export class CacheNode {
     this.config = options.config;
     this.metrics = options.metrics ?? new NodeMetrics();
     this.logger = options.logger ?? jsonLogger();
+    this.security = nodeSecurity(this.config);
     this.dashboard = new NodeDashboard({
       metrics: this.metrics,
       logger: this.logger,
-      self: () => ({ nodeId: this.nodeId, address: this.address, adminAddress: this.adminAddress, ready: this.ready }),
+      self: () => ({ nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, ready: this.ready }),
     });
   }
 
@@ -92,7 +100,12 @@ export class CacheNode {
 
   /** host:port of the admin HTTP server as bound. */
   get adminAddress(): string {
-    return this.admin?.address ?? "";
+    return this.admin?.admin.address ?? "";
+  }
+
+  /** host:port of /metrics and /dashboard: the admin address unless node.metricsHost binds them apart. */
+  get metricsAddress(): string {
+    return this.admin?.metricsAddress ?? "";
   }
 
   /** True once registered and until close() begins. */
@@ -145,7 +158,11 @@ export class CacheNode {
       if (this.handler === undefined) return Promise.reject(new KvCacheError(ErrorCode.NODE, "node is starting"));
       return this.handler(frame);
     };
-    this.data = await DataServer.listen({ host: node.host, port: node.port, limits: wireLimits(this.config.limits), handler, logger: this.logger });
+    this.data = await DataServer.listen({
+      host: node.host, port: node.port, limits: wireLimits(this.config.limits), handler, logger: this.logger,
+      verifier: this.security.verifier, tls: this.security.dataTls, metrics: new ConnectionMetrics(this.metrics.registry),
+      headerTimeoutMs: node.headerTimeoutMs, idleTimeoutMs: node.idleTimeoutMs, maxConnections: node.maxConnections,
+    });
     const { port } = this.data.boundAddress;
     const wildcard = node.host === "0.0.0.0" || node.host === "::" || node.host === "";
     const host = wildcard ? hostname() : node.host.includes(":") ? `[${node.host}]` : node.host;
@@ -170,6 +187,7 @@ export class CacheNode {
         void tracker.onMove(move);
       },
       onError: (err) => this.logger.warn("tier background failure", { err }),
+      diskFs: this.options.diskFs,
     });
     const { s3 } = this.storage;
     if (this.config.cluster.writeThrough && s3 !== undefined) {
@@ -191,17 +209,22 @@ export class CacheNode {
   }
 
   private async listenAdmin(): Promise<void> {
-    const { adminHost, adminPort } = this.config.node;
-    this.admin = await AdminServer.listen({ host: adminHost, port: adminPort, logger: this.logger });
-    this.admin
-      .route("/healthz", () => (this.closing === undefined ? text(200, "ok\n") : text(503, "closing\n")))
-      .route("/readyz", () => json(this.ready ? 200 : 503, { ready: this.ready, nodeId: this.nodeId, address: this.address }))
-      .route("/metrics", async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }));
-    this.dashboard.mount(this.admin);
+    this.admin = await AdminEndpoints.open({
+      config: this.config.node,
+      tls: this.security.adminTls,
+      logger: this.logger,
+      health: {
+        "/healthz": () => (this.closing === undefined ? text(200, "ok\n") : text(503, "closing\n")),
+        "/readyz": () => json(this.ready ? 200 : 503, { ready: this.ready, nodeId: this.nodeId, address: this.address }),
+      },
+      metrics: async () => ({ status: 200, contentType: this.metrics.registry.contentType, body: await this.metrics.registry.metrics() }),
+      mount: (server) => this.dashboard.mount(server),
+    });
   }
 
   private async register(): Promise<void> {
-    const info = { nodeId: this.nodeId, address: this.address, adminAddress: this.adminAddress, startedAt: Date.now() };
+    // Membership's adminAddress is where other nodes' dashboards find this one's metrics.
+    const info = { nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, startedAt: Date.now() };
     this.registration = await this.metadata!.registerNode(info, this.config.etcd.leaseTtlSeconds);
     // A lost lease may have let sweeps drop this node as a holder: advertise again.
     this.registration.onReregistered(() => {

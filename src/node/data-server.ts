@@ -1,8 +1,18 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 import { setTimeout as delay } from "node:timers/promises";
+import type { SecretVerifier } from "../wire/hello.js";
 import type { WireLimits } from "../wire/protocol.js";
+import type { ConnectionMetrics } from "./connection-metrics.js";
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, type ConnectionPolicy } from "./connection-policy.js";
 import type { Logger } from "./logger.js";
 import { ServerConnection, type RequestHandler } from "./server-connection.js";
+
+/** PEM key and certificate the data path is served with. */
+export interface ServerTls {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+}
 
 export interface DataServerOptions {
   readonly host: string;
@@ -11,22 +21,53 @@ export interface DataServerOptions {
   readonly limits: WireLimits;
   readonly handler: RequestHandler;
   readonly logger: Logger;
+  /** Cluster secret check (see HelloGate); none: authentication off. */
+  readonly verifier?: SecretVerifier;
+  /** TLS instead of plain TCP. */
+  readonly tls?: ServerTls;
+  /** Default 10 000 ms (see ConnectionPolicy); also bounds a TLS handshake. */
+  readonly headerTimeoutMs?: number;
+  /** Default 300 000 ms. */
+  readonly idleTimeoutMs?: number;
+  /** Connections beyond this are closed at once, before any handshake (default: no cap). */
+  readonly maxConnections?: number;
+  readonly metrics?: ConnectionMetrics;
 }
 
-/** The node's data-protocol listener: a net.Server handing each connection to a {@link ServerConnection}. */
+/** The node's data-protocol listener: a net (or tls) Server handing each connection to a {@link ServerConnection}. */
 export class DataServer {
   private readonly connections = new Set<ServerConnection>();
+  private readonly policy: ConnectionPolicy;
   private closing: Promise<void> | undefined;
 
   private constructor(
     private readonly server: Server,
     private readonly options: DataServerOptions,
   ) {
-    server.on("connection", (socket) => this.accept(socket));
+    this.policy = {
+      limits: options.limits,
+      verifier: options.verifier,
+      headerTimeoutMs: options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      metrics: options.metrics,
+    };
+    server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => this.accept(socket));
+    // net.Server closes connections over its cap itself (before any TLS handshake) and tells "drop".
+    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    server.on("drop", (data?: { remoteAddress?: string }) => {
+      options.metrics?.closed("limit");
+      options.logger.warn("connection limit reached; refusing a client", { remote: data?.remoteAddress, limit: options.maxConnections });
+    });
+    server.on("tlsClientError", (err: Error, socket: Socket) => {
+      options.metrics?.closed("tls");
+      options.logger.debug("TLS handshake with a client failed", { remote: socket.remoteAddress, err });
+    });
   }
 
   static async listen(options: DataServerOptions): Promise<DataServer> {
-    const server = createServer({ noDelay: true });
+    const server = options.tls === undefined
+      ? createServer({ noDelay: true })
+      : createTlsServer({ key: options.tls.key, cert: options.tls.cert, handshakeTimeout: options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS });
     const data = new DataServer(server, options);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -79,8 +120,12 @@ export class DataServer {
       socket.destroy();
       return;
     }
-    const conn = new ServerConnection(socket, this.options.limits, this.options.handler, this.options.logger);
+    const conn = new ServerConnection(socket, this.policy, this.options.handler, this.options.logger);
     this.connections.add(conn);
-    void conn.closed.then(() => this.connections.delete(conn));
+    this.options.metrics?.open.set(this.connections.size);
+    void conn.closed.then(() => {
+      this.connections.delete(conn);
+      this.options.metrics?.open.set(this.connections.size);
+    });
   }
 }

@@ -15,7 +15,7 @@ export interface RunNodeOptions {
 
 /**
  * Runs a cache node as a process: loads the config, starts the node, prints one
- * JSON line `{"event":"ready","nodeId","address","adminAddress","pid"}` on
+ * JSON line `{"event":"ready","nodeId","address","adminAddress","metricsAddress","pid"}` on
  * stdout (ports bound to 0 are known from it), and on SIGTERM or SIGINT closes
  * gracefully (drain, leave membership) and exits 0. A second signal exits at once.
  */
@@ -23,7 +23,7 @@ export async function runNode(options: RunNodeOptions = {}): Promise<CacheNode> 
   const config = loadConfig({ file: options.configPath, overrides: options.overrides, env: options.env });
   const logger = options.logger ?? jsonLogger({ base: { nodeId: config.nodeId || undefined } });
   const node = await CacheNode.start({ config, logger });
-  const ready = { event: "ready", nodeId: node.nodeId, address: node.address, adminAddress: node.adminAddress, pid: process.pid };
+  const ready = { event: "ready", nodeId: node.nodeId, address: node.address, adminAddress: node.adminAddress, metricsAddress: node.metricsAddress, pid: process.pid };
   process.stdout.write(`${JSON.stringify(ready)}\n`);
   if (options.handleSignals !== false) exitOnSignals(node, logger);
   return node;

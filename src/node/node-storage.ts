@@ -1,6 +1,7 @@
 import type { AppConfig } from "../config.js";
 import type { CacheMetrics } from "../metrics.js";
 import type { BlockTier } from "../../storage/block-tier.js";
+import type { DiskFs } from "../../storage/disk-fs.js";
 import type { TierMove } from "../../storage/tier-events.js";
 import { diskTier, memoryTier, s3Tier, type TierFactory } from "../../storage/tier-factories.js";
 import { TieredStore } from "../../storage/tiered-store.js";
@@ -19,6 +20,8 @@ export interface NodeStorageOptions {
   readonly metrics: CacheMetrics;
   readonly onMove: (move: TierMove) => void;
   readonly onError: (err: unknown) => void;
+  /** The disk tier's file-system calls (fault injection in tests). */
+  readonly diskFs?: DiskFs;
 }
 
 /**
@@ -41,7 +44,7 @@ export async function openNodeStorage(options: NodeStorageOptions): Promise<Node
   };
   const store = await TieredStore.open({
     memory: keep(memoryTier({ capacityBytes: config.memory.capacityBytes }), (t) => (memory = t)),
-    disk: config.disk.directory === "" ? undefined : keep(diskTier({ directory: config.disk.directory, capacityBytes: config.disk.capacityBytes }), (t) => (disk = t)),
+    disk: config.disk.directory === "" ? undefined : keep(diskTier({ directory: config.disk.directory, capacityBytes: config.disk.capacityBytes, ...(options.diskFs === undefined ? {} : { fs: options.diskFs }) }), (t) => (disk = t)),
     s3: config.s3.endpoint === "" ? undefined : keep(s3Tier({ config: config.s3, namespace: config.namespace }), (t) => (s3 = t)),
     metrics: options.metrics,
     onMove: options.onMove,

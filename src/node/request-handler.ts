@@ -1,7 +1,9 @@
 import type { Block } from "../block.js";
+import { decodeBlockTag } from "../block-tag.js";
 import { assertChecksum } from "../checksum.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
 import type { CacheMetrics } from "../metrics.js";
+import { namespaceProblem } from "../namespace.js";
 import type { PeerStats } from "../peer.js";
 import type { RequestFrame } from "../wire/frames.js";
 import { encodeJson } from "../wire/messages.js";
@@ -60,12 +62,27 @@ async function get(options: NodeRequestHandlerOptions, frame: RequestFrame): Pro
 }
 
 async function put(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
-  // Bytes damaged on the way are refused here, before any tier or metadata sees them.
+  // Bytes damaged on the way, or an owner tag naming an impossible namespace, are refused here, before any tier or metadata sees them.
   assertChecksum(frame.data, frame.checksum, `PUT from client (block ${frame.blockId})`);
+  assertOwnerTag(frame.tag);
   const block: Block = frame.tag === undefined ? { data: frame.data, checksum: frame.checksum } : { data: frame.data, checksum: frame.checksum, tag: frame.tag };
   await options.store.put(frame.blockId, block);
   options.afterPut?.(frame, block);
   return [{ status: Status.OK }, "ok"];
+}
+
+/**
+ * A tag in the owner format (src/block-tag.ts) drives metadata updates under
+ * its namespace, so that namespace must pass the same rule as configured ones.
+ * Tags in no known format are opaque bytes the node only stores.
+ */
+function assertOwnerTag(tag: Buffer | undefined): void {
+  const owner = decodeBlockTag(tag);
+  if (owner === undefined) return;
+  const problem = namespaceProblem(owner.namespace);
+  if (problem !== undefined) {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `PUT refused: the block tag's namespace ${problem}`, { details: { namespace: owner.namespace.slice(0, 300) } });
+  }
 }
 
 async function remove(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {

@@ -27,14 +27,23 @@ const RESPONSES: FrameKind<ResponseFields, ResponseFrame> = {
 };
 
 /**
+ * Called with each decoded header before anything of its announced size is
+ * allocated; throwing refuses the frame (the node uses it to admit only a
+ * HELLO on a connection not yet authenticated).
+ */
+export type AdmitHeader<H> = (header: H) => void;
+
+/**
  * Incremental frame parser: feed it socket chunks as they arrive, get whole
  * frames back. Lengths are checked against the limits as soon as a header is
- * complete, before anything of the announced size is allocated; tag and body
- * are then copied once, chunk by chunk, into buffers of exactly their size
- * (unpooled, so a block kept by a tier holds no shared slab alive).
+ * complete, and the header passed to `admit`, before anything of the announced
+ * size is allocated; tag and body are then copied once, chunk by chunk, into
+ * buffers of exactly their size (unpooled, so a block kept by a tier holds no
+ * shared slab alive).
  *
- * A malformed frame throws ERR_PROTOCOL; the parser then stays failed (every
- * later push throws the same error) because the stream has lost its framing.
+ * A malformed frame throws ERR_PROTOCOL (a refused one, what `admit` threw);
+ * the parser then stays failed (every later push throws the same error)
+ * because the stream has lost its framing.
  */
 export class FrameParser<H, F> {
   private readonly header: Buffer;
@@ -48,6 +57,7 @@ export class FrameParser<H, F> {
   constructor(
     private readonly kind: FrameKind<H, F>,
     private readonly limits: WireLimits,
+    private readonly admit?: AdmitHeader<H>,
   ) {
     this.header = Buffer.alloc(kind.headerBytes);
   }
@@ -55,6 +65,11 @@ export class FrameParser<H, F> {
   /** True while part of a frame has been received but not all of it. */
   get midFrame(): boolean {
     return this.headerFill > 0 || this.pending !== undefined;
+  }
+
+  /** True while part of a header has been received but not all of it. */
+  get midHeader(): boolean {
+    return this.headerFill > 0;
   }
 
   /** Consumes `chunk`; returns the frames it completed, in order. Throws ERR_PROTOCOL. */
@@ -91,6 +106,7 @@ export class FrameParser<H, F> {
   }
 
   private startPayload(decoded: DecodedHeader<H>): void {
+    this.admit?.(decoded.header);
     this.pending = decoded;
     this.tag = decoded.tagLength > 0 ? Buffer.allocUnsafeSlow(decoded.tagLength) : undefined;
     this.body = decoded.bodyLength > 0 ? Buffer.allocUnsafeSlow(decoded.bodyLength) : EMPTY;
@@ -128,9 +144,9 @@ export class FrameParser<H, F> {
 export type RequestParser = FrameParser<RequestFields, RequestFrame>;
 export type ResponseParser = FrameParser<ResponseFields, ResponseFrame>;
 
-/** The node's parser: requests from clients. */
-export function requestParser(limits: WireLimits): RequestParser {
-  return new FrameParser(REQUESTS, limits);
+/** The node's parser: requests from clients; `admit` may refuse a header before its payload is read. */
+export function requestParser(limits: WireLimits, admit?: AdmitHeader<RequestFields>): RequestParser {
+  return new FrameParser(REQUESTS, limits, admit);
 }
 
 /** The client's parser: responses from a node. */

@@ -1,7 +1,7 @@
 import type { BlockId } from "../block.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
 import {
-  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_JSON_BYTES, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
+  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
   type WireLimits,
 } from "./protocol.js";
 
@@ -139,10 +139,10 @@ export function decodeResponseHeader(buf: Buffer, offset: number, limits: WireLi
   return { header, tagLength, bodyLength };
 }
 
-/** [max tag, max data] of a request: only PUT carries a block, only HELLO a JSON body. */
+/** [max tag, max data] of a request: only PUT carries a block, only HELLO a secret. */
 function requestCaps(op: Op, limits: WireLimits): [number, number] {
   if (op === Op.PUT) return [limits.maxTagBytes, limits.maxBlockBytes];
-  if (op === Op.HELLO) return [0, MAX_JSON_BYTES];
+  if (op === Op.HELLO) return [0, MAX_HELLO_BYTES];
   return [0, 0];
 }
 

@@ -32,9 +32,11 @@ export const Op = {
   STATS: 4,
   PING: 5,
   /**
-   * Reserved for connection set-up (the cluster shared secret): a client will
-   * send it first on every new connection. Nodes of this version answer
-   * ERR_PROTOCOL "unsupported op".
+   * Connection set-up: the client's first frame on every connection when the
+   * cluster has a shared secret (auth.secret), its data the secret's UTF-8
+   * bytes (see hello.ts). The node answers OK, or ERROR ERR_AUTH with request
+   * id 0 and closes. Until that OK a node with a secret admits no other op, and
+   * the client sends nothing else. A node without a secret answers OK to any HELLO.
    */
   HELLO: 6,
 } as const;
@@ -62,8 +64,11 @@ export function opName(op: Op): string {
   return (Object.keys(Op) as (keyof typeof Op)[]).find((k) => Op[k] === op)!.toLowerCase();
 }
 
-/** Largest JSON body (ERROR, STATS, HELLO): small, so a bad peer cannot make us buffer much. */
+/** Largest JSON body (ERROR, STATS): small, so a bad peer cannot make us buffer much. */
 export const MAX_JSON_BYTES = 64 * 1024;
+
+/** Largest HELLO data (the secret): an unauthenticated peer can make a node buffer no more. */
+export const MAX_HELLO_BYTES = 1024;
 
 /** What a receiver accepts; lengths over these are rejected before anything is allocated. */
 export interface WireLimits {
