@@ -7,7 +7,7 @@ import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { encodeRequestHeader, protocolError, type ResponseFrame } from "../src/wire/frames.js";
 import { decodeErrorBody, decodeStatsBody } from "../src/wire/messages.js";
 import { Op, opName, Status, wireLimits, type WireLimits } from "../src/wire/protocol.js";
-import { parseAddress, type PeerConnection } from "./peer-connection.js";
+import { parseAddress, type PeerConnection, type PeerTls } from "./peer-connection.js";
 import { closedError, PeerPool } from "./peer-pool.js";
 
 export interface PeerClientOptions {
@@ -21,6 +21,10 @@ export interface PeerClientOptions {
   readonly limits: LimitsConfig;
   /** Counts checksum failures of replies (tier="network") and connection / remote errors (backend="node"). */
   readonly metrics?: CacheMetrics;
+  /** The cluster secret, sent in a HELLO on every new connection (see peerSecurity()). */
+  readonly secret?: string;
+  /** TLS to the node (see peerSecurity()); plain TCP when absent. */
+  readonly tls?: PeerTls;
 }
 
 interface Outgoing {
@@ -60,6 +64,8 @@ export class PeerClient implements BlockPeer {
       limits: this.limits,
       maxConnections: options.maxConnections ?? 8,
       mapError: (cause) => this.connectionError(cause),
+      secret: options.secret,
+      tls: options.tls,
     });
   }
 

@@ -1,7 +1,9 @@
 import { connect, type Socket } from "node:net";
+import { connect as connectTls } from "node:tls";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { responseParser, type ResponseParser } from "../src/wire/frame-parser.js";
 import { protocolError, writeFrame, type ResponseFrame } from "../src/wire/frames.js";
+import { encodeHello, HELLO_REQUEST_ID } from "../src/wire/hello.js";
 import { decodeErrorBody } from "../src/wire/messages.js";
 import { Status, type WireLimits } from "../src/wire/protocol.js";
 
@@ -30,6 +32,28 @@ interface Exchange {
 /** Turns a socket failure into the error a caller sees; the connection pool supplies the node's name. */
 export type ConnectionErrorMapper = (cause: unknown) => KvCacheError;
 
+/** TLS of the data path, client side: node:tls connect options read from the config once. */
+export interface PeerTls {
+  /** CAs node certificates must chain to; undefined: the system's. */
+  readonly ca?: Buffer;
+  /** Client certificate and key, presented when set. */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  /** Name node certificates must carry; undefined: the host of the node's address. */
+  readonly serverName?: string;
+}
+
+/** How to reach and join one node: address, limits, and the connection set-up the cluster requires. */
+export interface ConnectOptions {
+  readonly address: PeerAddress;
+  readonly limits: WireLimits;
+  readonly mapError: ConnectionErrorMapper;
+  /** Sent in a HELLO before the connection is used (auth.secret); undefined: no HELLO. */
+  readonly secret?: string;
+  /** TLS instead of plain TCP. */
+  readonly tls?: PeerTls;
+}
+
 /**
  * One persistent socket to a node carrying one request at a time. Any failure
  * (socket error, protocol error, abort or timeout mid-frame) destroys it: a
@@ -53,25 +77,29 @@ export class PeerConnection {
     socket.on("close", () => this.destroy(mapError(new Error("connection closed by the node"))));
   }
 
-  /** Opens a connection; rejects (mapped) on failure, or with the signal's reason when it fires first. */
-  static open(address: PeerAddress, limits: WireLimits, mapError: ConnectionErrorMapper, onClose: (c: PeerConnection) => void, signal: AbortSignal): Promise<PeerConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host: address.host, port: address.port });
-      const fail = (err: unknown): void => {
-        socket.destroy();
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      };
-      const onAbort = (): void => fail(signal.reason);
-      const onError = (err: Error): void => fail(mapError(err));
-      signal.addEventListener("abort", onAbort, { once: true });
-      socket.once("error", onError);
-      socket.once("connect", () => {
-        signal.removeEventListener("abort", onAbort);
-        socket.removeListener("error", onError);
-        resolve(new PeerConnection(socket, limits, mapError, onClose));
-      });
-    });
+  /**
+   * Opens a connection (TLS handshake included), then passes the HELLO when a
+   * secret is set; rejects (mapped; a refused secret as ERR_AUTH) on failure,
+   * or with the signal's reason when it fires first.
+   */
+  static async open(options: ConnectOptions, onClose: (c: PeerConnection) => void, signal: AbortSignal): Promise<PeerConnection> {
+    const socket = await openSocket(options, signal);
+    // The owner hears of a close only once it has the connection: a failed set-up is reported by rejecting.
+    let handedOver = false;
+    const conn = new PeerConnection(socket, options.limits, options.mapError, (c) => handedOver && onClose(c));
+    if (options.secret !== undefined) {
+      const hello = encodeHello(options.secret);
+      try {
+        const reply = await conn.exchange(HELLO_REQUEST_ID, hello.header, undefined, hello.data, signal);
+        if (reply.status !== Status.OK) throw protocolError(`HELLO answered status ${reply.status}`);
+      } catch (err) {
+        conn.destroy(err);
+        throw err;
+      }
+    }
+    if (!conn.alive) throw options.mapError(new Error("connection closed by the node during set-up"));
+    handedOver = true;
+    return conn;
   }
 
   get alive(): boolean {
@@ -141,4 +169,28 @@ function connectionLevelError(frame: ResponseFrame): KvCacheError {
   }
   const code = remote.code === ErrorCode.PROTOCOL || remote.code === ErrorCode.AUTH ? remote.code : ErrorCode.NODE;
   return new KvCacheError(code, `node closed the connection: ${remote.message}`, { details: { remoteCode: remote.code } });
+}
+
+/** A connected socket (after the TLS handshake when TLS is on); rejects mapped, or with the signal's reason. */
+function openSocket(options: ConnectOptions, signal: AbortSignal): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const { address, tls, mapError } = options;
+    const socket = tls === undefined
+      ? connect({ host: address.host, port: address.port })
+      : connectTls({ host: address.host, port: address.port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName });
+    const fail = (err: unknown): void => {
+      socket.destroy();
+      signal.removeEventListener("abort", onAbort);
+      reject(err);
+    };
+    const onAbort = (): void => fail(signal.reason);
+    const onError = (err: Error): void => fail(mapError(err));
+    signal.addEventListener("abort", onAbort, { once: true });
+    socket.once("error", onError);
+    socket.once(tls === undefined ? "connect" : "secureConnect", () => {
+      signal.removeEventListener("abort", onAbort);
+      socket.removeListener("error", onError);
+      resolve(socket);
+    });
+  });
 }

@@ -1,6 +1,5 @@
 import { ErrorCode, KvCacheError } from "../src/errors.js";
-import type { WireLimits } from "../src/wire/protocol.js";
-import { PeerConnection, type ConnectionErrorMapper, type PeerAddress } from "./peer-connection.js";
+import { PeerConnection, type ConnectOptions } from "./peer-connection.js";
 
 interface Waiter {
   resolve(conn: PeerConnection): void;
@@ -8,11 +7,8 @@ interface Waiter {
   readonly signal: AbortSignal;
 }
 
-export interface PeerPoolOptions {
-  readonly address: PeerAddress;
-  readonly limits: WireLimits;
+export interface PeerPoolOptions extends ConnectOptions {
   readonly maxConnections: number;
-  readonly mapError: ConnectionErrorMapper;
 }
 
 /**
@@ -69,10 +65,9 @@ export class PeerPool {
 
   private async connect(signal: AbortSignal): Promise<PeerConnection> {
     this.size++;
-    const { address, limits, mapError } = this.options;
     let conn: PeerConnection;
     try {
-      conn = await PeerConnection.open(address, limits, mapError, (c) => this.forget(c), signal);
+      conn = await PeerConnection.open(this.options, (c) => this.forget(c), signal);
     } catch (err) {
       this.size--;
       this.wakeWaiter();

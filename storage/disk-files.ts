@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
-import type { Block, BlockId } from "../src/block.js";
+import { assertBlockId, type Block, type BlockId } from "../src/block.js";
 import { abortError } from "../src/errors.js";
 import { decodeBlockFile, decodeHeader, encodeHeader, fileLength, HEADER_BYTES } from "./disk-format.js";
 import { diskIoError, isNotFound, type DiskFileHandle, type DiskFs } from "./disk-fs.js";
@@ -9,7 +9,8 @@ import { diskIoError, isNotFound, type DiskFileHandle, type DiskFs } from "./dis
  * Where the disk tier keeps things, and the file operations on one block:
  *   <root>/blocks/<first 2 hex of id>/<id>   one file per block (see disk-format.ts)
  *   <root>/tmp/<id>.<random>.tmp             writes in progress, renamed into place
- * Ids are validated before they get here, so they can never form another path.
+ * Ids are validated where they enter the tier, and again here (a regex, cheap
+ * next to any I/O), so no path outside the root can ever be formed from one.
  */
 export class DiskLayout {
   readonly blocksDir: string;
@@ -28,14 +29,17 @@ export class DiskLayout {
   }
 
   shardOf(id: BlockId): string {
+    assertBlockId(id);
     return this.shardDir(id.slice(0, 2));
   }
 
   blockPath(id: BlockId): string {
+    assertBlockId(id);
     return join(this.blocksDir, id.slice(0, 2), id);
   }
 
   tempPath(id: BlockId): string {
+    assertBlockId(id);
     return join(this.tmpDir, `${id}.${randomBytes(6).toString("hex")}.tmp`);
   }
 }

@@ -1,0 +1,67 @@
+import type { ConfigOverrides } from "../src/config.js";
+import { ensureEtcdInstalled } from "../test/helpers/install-etcd.js";
+import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
+import { startNodeProcess, type NodeProcess } from "../test/helpers/node-process.js";
+import { startS3rver, type S3rverProcess } from "../test/helpers/s3rver-process.js";
+import { MiB } from "./measure.js";
+import { startRawTcpServer, type RawTcpServer } from "./raw-tcp.js";
+import { ensureRedisInstalled, startRedis, type RedisProcess } from "./redis-process.js";
+
+/** Everything the bench talks to, each server in its own process on loopback. */
+export interface BenchEnvironment {
+  readonly etcd: EtcdProcess;
+  readonly s3: S3rverProcess;
+  readonly redis: RedisProcess;
+  readonly raw: RawTcpServer;
+  /** The two cache nodes of the hot cluster (memory tier only). */
+  readonly hotNodes: readonly NodeProcess[];
+  /** Config of an SDK on the hot cluster. */
+  readonly hot: ConfigOverrides;
+  /** A node whose memory tier holds nothing and has no disk: every block it takes lives only in S3. */
+  readonly coldNode: NodeProcess;
+  /** Config of an SDK on the cold node (its own etcd root, so the hot cluster never places blocks there). */
+  readonly cold: ConfigOverrides;
+  /** The S3 settings every S3 user of the bench shares. */
+  readonly s3Config: NonNullable<ConfigOverrides["s3"]>;
+}
+
+/** Stop functions, run in reverse order; stopping never throws. */
+export class Stopper {
+  private readonly stops: (() => Promise<void>)[] = [];
+
+  add<T extends { stop(): Promise<void> }>(thing: T): T {
+    this.stops.push(() => thing.stop());
+    return thing;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const stop of this.stops.splice(0).reverse()) await stop().catch((err: unknown) => console.error("bench: stopping failed:", err));
+  }
+}
+
+const HOT_MEMORY_BYTES = 768 * MiB;
+
+/** Starts etcd, s3rver, redis-server, the raw TCP server and three cache nodes; registers each with `stopper`. */
+export async function startEnvironment(stopper: Stopper, log: (line: string) => void): Promise<BenchEnvironment> {
+  await ensureEtcdInstalled(log);
+  const redisBin = await ensureRedisInstalled(log);
+  const [etcd, s3, redis, raw] = await Promise.all([
+    startEtcd().then((p) => stopper.add(p)),
+    startS3rver({ bucket: "datenlord-bench" }).then((p) => stopper.add(p)),
+    startRedis(redisBin).then((p) => stopper.add(p)),
+    startRawTcpServer().then((p) => stopper.add(p)),
+  ]);
+  const s3Config = {
+    endpoint: s3.endpoint, bucket: s3.bucket, region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true, prefix: "bench",
+  };
+  const hot: ConfigOverrides = { namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-hot" } };
+  const cold: ConfigOverrides = { namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-cold" }, s3: s3Config };
+  const node = (nodeId: string, config: ConfigOverrides): Promise<NodeProcess> =>
+    startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000 }).then((p) => stopper.add(p));
+  const [hot0, hot1, coldNode] = await Promise.all([
+    node("hot-0", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),
+    node("hot-1", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),
+    node("cold-0", { ...cold, memory: { capacityBytes: 1 }, disk: { directory: "" } }),
+  ]);
+  return { etcd, s3, redis, raw, hotNodes: [hot0!, hot1!], hot, coldNode: coldNode!, cold, s3Config };
+}

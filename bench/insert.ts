@@ -1,0 +1,67 @@
+import type { Redis } from "ioredis";
+import type { KvCacheClient } from "../sdk/index.js";
+import { interleave, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { sizeLabel } from "./hot-load.js";
+import type { BenchRow } from "./report.js";
+
+export interface InsertSettings {
+  readonly sizes: readonly number[];
+  readonly concurrency: number;
+  readonly rounds: number;
+  readonly bytesPerRound: number;
+}
+
+export interface InsertDeps {
+  readonly client: KvCacheClient;
+  readonly redis: Redis;
+}
+
+/**
+ * New keys through the SDK (checksum, PUT to a node, descriptor published in
+ * etcd) vs Redis SET of the same values, rounds interleaved. Every round writes
+ * fresh keys, then deletes them untimed, so memory stays bounded.
+ */
+export async function benchInsert(deps: InsertDeps, s: InsertSettings): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const size of s.sizes) rows.push(await benchSize(deps, s, size));
+  return rows;
+}
+
+async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Promise<BenchRow> {
+  const values = Array.from({ length: 16 }, (_, i) => patternBytes(7 * size + i, size));
+  const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
+  let round = 0;
+  const sdk = async (): Promise<Round> => {
+    const keys = Array.from({ length: ops }, (_, i) => `bench/insert/${size}/${round}/${i}`);
+    round++;
+    const result = await runRound(ops, s.concurrency, async (i) => {
+      const outcome = await deps.client.insert(keys[i]!, values[i % values.length]!);
+      if (!outcome.inserted) throw new Error(`insert of new key ${keys[i]} reported an existing key`);
+      return size;
+    });
+    await deleteAll(keys, (key) => deps.client.delete(key));
+    return result;
+  };
+  const redis = async (): Promise<Round> => {
+    const keys = Array.from({ length: ops }, (_, i) => `bench/insert/${size}/${round}/${i}`);
+    const result = await runRound(ops, s.concurrency, async (i) => (await deps.redis.set(keys[i]!, values[i % values.length]!), size));
+    await deps.redis.unlink(...keys);
+    return result;
+  };
+  await interleave(1, { sdk, redis }); // warm-up
+  const result = await interleave(s.rounds, { sdk, redis });
+  const [mine, theirs] = [summarize(result["sdk"]!), summarize(result["redis"]!)];
+  return {
+    section: "insert",
+    name: `insert ${sizeLabel(size)}, ${s.concurrency} concurrent`,
+    value: mine.gbps,
+    unit: "GB/s",
+    extra: `${mine.opsps.toFixed(0)} blocks/s`,
+    baseline: { name: "Redis SET (ioredis)", value: theirs.gbps, extra: `${theirs.opsps.toFixed(0)} blocks/s` },
+    ...(size === MiB ? { target: { op: ">=", ratio: 1.0 } } : {}),
+  };
+}
+
+async function deleteAll(keys: readonly string[], del: (key: string) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < keys.length; i += 16) await Promise.all(keys.slice(i, i + 16).map(del));
+}

@@ -1,0 +1,107 @@
+import { Etcd3 } from "etcd3";
+import type { DatenLordSDK, KvCacheClient } from "../sdk/index.js";
+import { newBlockId } from "../src/block.js";
+import { encodeKey, type EncodedKey } from "../src/keys.js";
+import type { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
+import { KeyLayout } from "../metadata/key-layout.js";
+import type { BlockDescriptor } from "../metadata/metadata-store.js";
+import { alternateLatency, median, MiB, percentile } from "./measure.js";
+import type { BenchRow } from "./report.js";
+
+export interface LookupSettings {
+  /** Total keys at each step (cumulative, one namespace), e.g. 1k, 10k, 100k. */
+  readonly keyCounts: readonly number[];
+  readonly samples: number;
+}
+
+export interface LookupDeps {
+  readonly sdk: DatenLordSDK;
+  readonly client: KvCacheClient;
+  readonly metadata: EtcdMetadataStore;
+  readonly etcdEndpoint: string;
+  readonly rootPrefix: string;
+}
+
+/**
+ * The key set: prompt families of 8 stored prefixes each (64, 128 … 512 tokens),
+ * every family opening with the same 32-token system prompt. A query is a family's
+ * key of 256 – 512 tokens followed by 64 tokens of its own (a new turn), so the
+ * answer is the key it extends; queries come from every family stored so far.
+ */
+const FAMILY_KEYS = 8;
+const STEP = 64;
+const SYSTEM_PROMPT = Array.from({ length: 32 }, (_, i) => 1000 + i);
+
+function familyTokens(family: number): number[] {
+  let x = (family + 1) * 2654435761 >>> 0;
+  const next = (): number => { x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0; return 2000 + (x % 30000); };
+  return [...SYSTEM_PROMPT, ...Array.from({ length: FAMILY_KEYS * STEP - SYSTEM_PROMPT.length }, next)];
+}
+
+function query(family: number, sample: number): { tokens: Uint32Array; expectedLength: number } {
+  const depth = STEP * (4 + (sample % 5)); // 256 … 512 tokens
+  const tail = Array.from({ length: STEP }, (_, i) => 40000 + ((sample * 31 + i) % 997));
+  return { tokens: Uint32Array.from([...familyTokens(family).slice(0, depth), ...tail]), expectedLength: depth };
+}
+
+/** matchPrefix p50 / p99 at each key count vs one etcd GET of a stored key, samples alternating. */
+export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<BenchRow[]> {
+  const etcd = new Etcd3({ hosts: deps.etcdEndpoint });
+  const layout = new KeyLayout(deps.rootPrefix);
+  const namespace = deps.client.namespace;
+  const rows: BenchRow[] = [];
+  let families = 0;
+  try {
+    for (const count of s.keyCounts) {
+      const wanted = Math.ceil(count / FAMILY_KEYS);
+      await populate(deps.metadata, namespace, families, wanted);
+      families = wanted;
+      rows.push(await measure(deps, etcd, layout, namespace, families, count, s.samples));
+    }
+  } finally {
+    etcd.close();
+  }
+  return rows;
+}
+
+async function populate(metadata: EtcdMetadataStore, namespace: string, from: number, to: number): Promise<void> {
+  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: ["hot-0"], s3: false, createdAt: Date.now() });
+  const items: { key: EncodedKey; descriptor: BlockDescriptor; ifAbsent: boolean }[] = [];
+  for (let f = from; f < to; f++) {
+    const tokens = familyTokens(f);
+    for (let k = 1; k <= FAMILY_KEYS; k++) items.push({ key: encodeKey(tokens.slice(0, k * STEP), Infinity), descriptor: descriptor(), ifAbsent: false });
+  }
+  for (let i = 0; i < items.length; i += 4096) await metadata.putMany(namespace, items.slice(i, i + 4096));
+}
+
+async function measure(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, namespace: string, families: number, count: number, samples: number): Promise<BenchRow> {
+  const family = (i: number): number => (i * 7919) % families;
+  const etcdKey = (i: number): Buffer => layout.entryKey(namespace, encodeKey(familyTokens(family(i)).slice(0, STEP * (1 + (i % FAMILY_KEYS))), Infinity));
+  const match = async (i: number): Promise<void> => {
+    const q = query(family(i), i);
+    const hit = await deps.client.matchPrefix(q.tokens);
+    if (hit === null || hit.matchedPrefix.length !== q.expectedLength) throw new Error(`matchPrefix found ${hit?.matchedPrefix.length ?? "nothing"}, expected ${q.expectedLength} tokens`);
+  };
+  const get = async (i: number): Promise<void> => {
+    if ((await etcd.get(etcdKey(i)).buffer()) === null) throw new Error("etcd GET of a stored key found nothing");
+  };
+  await alternateLatency(Math.min(200, samples), { match, get }); // warm-up
+  const before = await rangeRequests(deps.sdk);
+  const ms = await alternateLatency(samples, { match, get });
+  const perLookup = ((await rangeRequests(deps.sdk)) - before) / samples;
+  const [mine, theirs] = [ms["match"]!, ms["get"]!];
+  return {
+    section: "lookup only",
+    name: `matchPrefix p50, ${count.toLocaleString("en-US")} keys in etcd`,
+    value: median(mine),
+    unit: "ms",
+    extra: `p99 ${percentile(mine, 99).toFixed(2)} ms, ${perLookup.toFixed(2)} etcd requests/lookup`,
+    baseline: { name: "one etcd GET (etcd3)", value: median(theirs), extra: `p99 ${percentile(theirs, 99).toFixed(2)} ms` },
+    target: { op: "<=", ratio: 1.5 },
+  };
+}
+
+async function rangeRequests(sdk: DatenLordSDK): Promise<number> {
+  const metric = await sdk.metrics.cache.etcdRequests.get();
+  return metric.values.filter((v) => v.labels["op"] === "range").reduce((sum, v) => sum + v.value, 0);
+}

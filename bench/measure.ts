@@ -1,0 +1,98 @@
+/** Timing and statistics shared by every bench section. */
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
+}
+
+/** Nearest-rank percentile (p in 0..100) of `values`; NaN when empty. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+export function nowMs(): number {
+  return performance.now();
+}
+
+/** One throughput round: `ops` calls of `op(i)` spread over `workers` concurrent loops. */
+export interface Round {
+  readonly seconds: number;
+  readonly ops: number;
+  readonly bytes: number;
+}
+
+/**
+ * Runs `op(i, worker)` for i = 0 .. ops-1 with `workers` loops pulling the next
+ * index, so `workers` calls are in flight at once; `op` resolves the bytes it moved.
+ */
+export async function runRound(ops: number, workers: number, op: (i: number, worker: number) => Promise<number>): Promise<Round> {
+  let next = 0;
+  let bytes = 0;
+  const loop = async (_: unknown, worker: number): Promise<void> => {
+    for (let i = next++; i < ops; i = next++) {
+      const moved = await op(i, worker); // not `bytes += await …`: that reads `bytes` before the await
+      bytes += moved;
+    }
+  };
+  const start = nowMs();
+  await Promise.all(Array.from({ length: Math.min(workers, ops) }, loop));
+  return { seconds: (nowMs() - start) / 1000, ops, bytes };
+}
+
+export function gbPerSecond(r: Round): number {
+  return r.bytes / r.seconds / 1e9;
+}
+
+export function opsPerSecond(r: Round): number {
+  return r.ops / r.seconds;
+}
+
+/** Medians of a series of rounds, in GB/s and ops/s. */
+export function summarize(rounds: readonly Round[]): { gbps: number; opsps: number } {
+  return { gbps: median(rounds.map(gbPerSecond)), opsps: median(rounds.map(opsPerSecond)) };
+}
+
+/**
+ * Runs the contenders round-robin, `rounds` times: each round of one contender
+ * is followed by one of the next, so load from other processes on this machine
+ * falls on all of them alike. Resolves each contender's rounds, by name.
+ */
+export async function interleave(rounds: number, contenders: Readonly<Record<string, () => Promise<Round>>>): Promise<Record<string, Round[]>> {
+  const out: Record<string, Round[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, run] of Object.entries(contenders)) out[name]!.push(await run());
+  }
+  return out;
+}
+
+/** Latency samples (ms) of `samples` sequential calls of each contender, alternating call by call. */
+export async function alternateLatency(samples: number, contenders: Readonly<Record<string, (i: number) => Promise<unknown>>>): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  for (let i = 0; i < samples; i++) {
+    for (const [name, call] of Object.entries(contenders)) {
+      const start = nowMs();
+      await call(i);
+      out[name]!.push(nowMs() - start);
+    }
+  }
+  return out;
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so values are the same in every run without crypto's cost. */
+export function patternBytes(seed: number, size: number): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i + 4 <= size; i += 4) {
+    x ^= x << 13; x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5; x >>>= 0;
+    out.writeUInt32LE(x, i);
+  }
+  for (let i = size - (size % 4); i < size; i++) out[i] = i & 0xff;
+  return out;
+}

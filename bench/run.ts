@@ -1,0 +1,104 @@
+/**
+ * `npm run bench`: starts etcd, s3rver, redis-server, a raw TCP server and
+ * three cache nodes, measures every row against its baseline in the same run,
+ * prints one table of medians, writes bench/results/latest.json, and stops
+ * everything it started. A script, not a test: nothing here asserts speed.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg, totalmem } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
+import { loadConfig } from "../src/config.js";
+import { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
+import { benchCold } from "./cold.js";
+import { benchEmbedded } from "./embedded.js";
+import { startEnvironment, Stopper, type BenchEnvironment } from "./environment.js";
+import { benchHotLoad } from "./hot-load.js";
+import { benchInsert } from "./insert.js";
+import { benchLlama } from "./llama.js";
+import { benchLookup } from "./lookup.js";
+import { parsePlan, type BenchPlan } from "./plan.js";
+import { referenceRows } from "./reference.js";
+import { renderTable, resultDocument, type BenchRow } from "./report.js";
+
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+const log = (line: string): void => console.error(`bench: ${line}`);
+
+async function main(): Promise<void> {
+  const plan = parsePlan(process.argv.slice(2));
+  const stopper = new Stopper();
+  const interrupted = (): void => void stopper.stopAll().finally(() => process.exit(130));
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
+  const loadBefore = loadavg();
+  const started = Date.now();
+  let rows: BenchRow[];
+  try {
+    log(`starting servers (load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")})`);
+    const env = await startEnvironment(stopper, log);
+    rows = await runSections(plan, env);
+  } finally {
+    await stopper.stopAll();
+  }
+  rows.push(...referenceRows(rows));
+  const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000);
+  console.log(renderTable(rows));
+  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s`);
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(`${RESULTS}latest.json`, JSON.stringify(resultDocument(rows, context), null, 2));
+  log(`wrote ${RESULTS}latest.json`);
+}
+
+async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const section = async (name: string, run: () => Promise<BenchRow[]>): Promise<void> => {
+    log(`${name}…`);
+    rows.push(...(await run()));
+  };
+  const redis = new Redis({ port: env.redis.port, host: "127.0.0.1" });
+  await using hotSdk = new DatenLordSDK({ env: {}, options: env.hot });
+  const hot = await hotSdk.connect();
+  try {
+    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, redis, rawPort: env.raw.port }, plan.hot));
+    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, redis }, plan.insert));
+    if (plan.sections.has("lookup")) await section("lookup", () => withMetadata(env.hot, (metadata) => benchLookup({ sdk: hotSdk, client: hot, metadata, etcdEndpoint: env.etcd.endpoint, rootPrefix: "/bench-hot" }, plan.lookup)));
+  } finally {
+    redis.disconnect();
+  }
+  if (plan.sections.has("embedded")) await section("embedded mode", () => benchEmbedded(plan.embedded));
+  if (plan.sections.has("cold")) await section("cold path", () => withClient(env.cold, (client) => benchCold({ client, s3: env.s3Config }, plan.cold)));
+  if (plan.sections.has("llama")) await section("llama TTFT", () => benchLlama(plan.llama, env.s3Config));
+  return rows;
+}
+
+async function withMetadata<T>(config: ConfigOverrides, run: (m: EtcdMetadataStore) => Promise<T>): Promise<T> {
+  const metadata = await EtcdMetadataStore.connect({ config: loadConfig({ overrides: config, env: {} }).etcd });
+  try {
+    return await run(metadata);
+  } finally {
+    await metadata.close();
+  }
+}
+
+async function withClient<T>(config: ConfigOverrides, run: (c: KvCacheClient) => Promise<T>): Promise<T> {
+  await using sdk = new DatenLordSDK({ env: {}, options: config });
+  return run(await sdk.connect());
+}
+
+function machine(plan: BenchPlan, before: number[], after: number[], seconds: number) {
+  const cpu = cpus();
+  return {
+    date: new Date().toISOString(),
+    quick: plan.quick,
+    node: process.version,
+    cpu: `${cpu.length} × ${cpu[0]?.model.trim() ?? "unknown CPU"}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: { before: before.map((l) => Number(l.toFixed(2))), after: after.map((l) => Number(l.toFixed(2))) },
+    seconds,
+  };
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
