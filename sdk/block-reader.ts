@@ -12,6 +12,12 @@ import { callPeer, rankedPeers, type CoreDeps } from "./core.js";
  */
 const FALLBACK_NODES = 2;
 
+/** A block read: its bytes, and whether a holder served it (else a node loaded it from its S3 tier). */
+export interface BlockRead {
+  readonly data: Uint8Array;
+  readonly fromHolder: boolean;
+}
+
 /**
  * Reads the block a descriptor names: its live holders first (rendezvous order),
  * then up to {@link FALLBACK_NODES} other live nodes, one at a time, each
@@ -19,14 +25,14 @@ const FALLBACK_NODES = 2;
  * the descriptor is skipped. Throws ERR_NO_NODES when no node produced the
  * block (the last node error as cause).
  */
-export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): Promise<Uint8Array> {
+export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): Promise<BlockRead> {
   const candidates = readCandidates(deps, key, descriptor);
   let lastError: unknown;
   for (const peer of candidates) {
     try {
       const block = await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal }));
       if (block === undefined) continue;
-      if (matches(block.data, block.checksum, descriptor)) return block.data;
+      if (matches(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
       lastError = mismatch(peer, descriptor);
     } catch (err) {
       lastError = err;

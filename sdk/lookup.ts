@@ -13,9 +13,10 @@ import type { LoadHit, PrefixMatch } from "./types.js";
 export async function loadPrefix<Q extends CacheKey>(deps: CoreDeps, metrics: SdkMetrics, query: Q, key: EncodedKey): Promise<LoadHit<Q> | null> {
   const entry = await deps.metadata.longestPrefix(deps.namespace, key);
   if (entry === undefined) return null;
-  const data = await readBlock(deps, entry.key, entry.descriptor);
+  const read = await readBlock(deps, entry.key, entry.descriptor);
   metrics.recordPrefix(entry.key.kind, entry.key.bytes.length);
-  return { matchedPrefix: matchedPrefixOf(query, entry.key), data: asBuffer(data) };
+  if (!read.fromHolder) metrics.recordS3Fallback();
+  return { matchedPrefix: matchedPrefixOf(query, entry.key), data: asBuffer(read.data) };
 }
 
 /** The deepest stored prefix and its size, from metadata alone. */

@@ -32,7 +32,7 @@ export class SdkMetrics {
       labelNames: ["op", "code"], registers: [registry],
     });
     this.s3Fallbacks = existing(registry, "kvcache_sdk_s3_fallbacks_total") ?? new Counter({
-      name: "kvcache_sdk_s3_fallbacks_total", help: "tryLoad hits served from the S3 copy because no live node held the block.", registers: [registry],
+      name: "kvcache_sdk_s3_fallbacks_total", help: "tryLoad hits served by a node not named as a holder, which read the block from its S3 tier.", registers: [registry],
     });
     this.hitRatio = existing(registry, "kvcache_sdk_hit_ratio") ?? hitRatioGauge(cache);
   }
@@ -47,9 +47,9 @@ export class SdkMetrics {
     this.matchedPrefix.observe({ kind }, kind === "str" ? encodedBytes : encodedBytes / 4);
   }
 
-  /** Counts a hit read without a live holder (call with the descriptor's holders that are live, and its s3 flag). */
-  recordRead(liveHolders: number, s3: boolean): void {
-    if (liveHolders === 0 && s3) this.s3Fallbacks.inc();
+  /** Counts a hit that no holder served: a non-holder node loaded it from its S3 tier. */
+  recordS3Fallback(): void {
+    this.s3Fallbacks.inc();
   }
 }
 

@@ -90,6 +90,28 @@ export class FrameParser<H, F> {
     return frames;
   }
 
+  /**
+   * Where the next bytes belong when they are payload of the frame in hand: the
+   * unfilled rest of its tag or body. A reader that can choose its read buffer
+   * (net's `onread`) reads straight into it, then calls {@link filled}, so a
+   * block's bytes are never copied out of socket chunks. Undefined while a
+   * header is expected: read those bytes anywhere and {@link push} them.
+   */
+  target(): Buffer | undefined {
+    if (this.failure !== undefined || this.pending === undefined) return undefined;
+    const tagLength = this.pending.tagLength;
+    return this.fill < tagLength ? this.tag!.subarray(this.fill) : this.body.subarray(this.fill - tagLength);
+  }
+
+  /** Counts `n` bytes written at the start of the last {@link target}; returns the frame they completed, if any. */
+  filled(n: number): F[] {
+    if (this.failure !== undefined) throw this.failure;
+    const room = this.target()?.length ?? 0;
+    if (!Number.isInteger(n) || n < 0 || n > room) throw new RangeError(`filled(${n}) but the target has ${room} bytes`);
+    this.fill += n;
+    return this.frameComplete() ? [this.emit()] : [];
+  }
+
   private readHeader(chunk: Buffer, offset: number): number {
     const size = this.kind.headerBytes;
     if (this.headerFill === 0 && chunk.length - offset >= size) {

@@ -183,6 +183,9 @@ describe("cluster: replicas 1 with write-through to S3", () => {
     expect(onVictim).toBeGreaterThan(5);
     await victim.kill("SIGKILL");
     await expectLoads(client, entries, cluster.state.events);
+    // The victim's share came from S3 through non-holders, and the SDK counted it.
+    const fallbacks = await cluster.state.sdks[0]!.registry.getSingleMetric("kvcache_sdk_s3_fallbacks_total")!.get();
+    expect(fallbacks.values[0]?.value ?? 0).toBeGreaterThanOrEqual(onVictim);
   }, 240_000);
 });
 
