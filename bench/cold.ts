@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { KvCacheClient } from "../sdk/index.js";
 import { loadConfig, type ConfigOverrides } from "../src/config.js";
 import { makeS3Client } from "../storage/s3-client.js";
-import { interleave, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, measuredRound, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -17,6 +17,7 @@ export interface ColdDeps {
   /** A client on the cold node: its blocks go straight to S3 and are never promoted. */
   readonly client: KvCacheClient;
   readonly s3: NonNullable<ConfigOverrides["s3"]>;
+  readonly pids: { readonly sdk: readonly number[]; readonly raw: readonly number[] };
 }
 
 /**
@@ -36,11 +37,11 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
       const objects = (await listObjects(s3, config.bucket, config.prefix)).filter((k) => !before.has(k));
       if (objects.length !== keys.length) throw new Error(`expected ${keys.length} new S3 objects, found ${objects.length}`);
       const ops = Math.max(s.concurrency * 2, s.blocks);
-      const sdk = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length);
-      const raw = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => {
+      const sdk = (): Promise<Round> => measuredRound(deps.pids.sdk, () => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length));
+      const raw = (): Promise<Round> => measuredRound(deps.pids.raw, () => runRound(ops, s.concurrency, async (i) => {
         const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: objects[i % objects.length]! }));
         return (await out.Body!.transformToByteArray()).length;
-      });
+      }));
       await interleave(1, { sdk, raw });
       const result = await interleave(s.rounds, { sdk, raw });
       const [mine, theirs] = [summarize(result["sdk"]!), summarize(result["raw"]!)];
@@ -49,8 +50,8 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
         name: `tryLoad ${sizeLabel(size)} held only in S3, ${s.concurrency} concurrent`,
         value: mine.gbps,
         unit: "GB/s",
-        extra: `${mine.opsps.toFixed(0)} ops/s`,
-        baseline: { name: "raw GetObject (AWS SDK)", value: theirs.gbps, extra: `${theirs.opsps.toFixed(0)} ops/s` },
+        extra: describe(mine),
+        baseline: { name: "raw GetObject (AWS SDK)", value: theirs.gbps, extra: describe(theirs) },
         target: { op: ">=", ratio: 0.8 },
       });
     }

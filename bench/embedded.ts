@@ -1,5 +1,5 @@
 import { DatenLordSDK } from "../sdk/index.js";
-import { interleave, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -28,8 +28,9 @@ export async function benchEmbedded(s: EmbeddedSettings): Promise<BenchRow[]> {
       map.set(key, value);
     }
     const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
-    const sdkRound = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => (await client.tryLoad(keys[i % keys.length]!))!.data.length);
-    const copyRound = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => Buffer.from(map.get(keys[i % keys.length]!)!).length);
+    const self = [process.pid];
+    const sdkRound = (): Promise<Round> => measuredRound(self, () => runRound(ops, s.concurrency, async (i) => (await client.tryLoad(keys[i % keys.length]!))!.data.length));
+    const copyRound = (): Promise<Round> => measuredRound(self, () => runRound(ops, s.concurrency, async (i) => Buffer.from(map.get(keys[i % keys.length]!)!).length));
     await interleave(1, { sdkRound, copyRound });
     const result = await interleave(s.rounds, { sdkRound, copyRound });
     const [mine, floor] = [summarize(result["sdkRound"]!), summarize(result["copyRound"]!)];
@@ -38,8 +39,8 @@ export async function benchEmbedded(s: EmbeddedSettings): Promise<BenchRow[]> {
       name: `tryLoad hit ${sizeLabel(size)}, ${s.concurrency} concurrent, no network`,
       value: mine.gbps,
       unit: "GB/s",
-      extra: `${mine.opsps.toFixed(0)} ops/s`,
-      baseline: { name: "in-process Map.get + copy", value: floor.gbps, extra: `${floor.opsps.toFixed(0)} ops/s` },
+      extra: describe(mine),
+      baseline: { name: "in-process Map.get + copy", value: floor.gbps, extra: describe(floor) },
     });
   }
   return rows;

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { interleave, KiB, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, KiB, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { RawTcpClient } from "./raw-tcp.js";
 import type { BenchRow } from "./report.js";
 
@@ -16,6 +16,8 @@ export interface HotLoadDeps {
   readonly client: KvCacheClient;
   readonly redis: Redis;
   readonly rawPort: number;
+  /** Processes whose CPU each contender's rounds are charged with (this process included). */
+  readonly pids: { readonly sdk: readonly number[]; readonly redis: readonly number[]; readonly raw: readonly number[] };
 }
 
 /** Distinct blocks stored per size: enough that no single key is hot, few enough to fit any memory tier. */
@@ -46,18 +48,18 @@ export async function benchHotLoad(deps: HotLoadDeps, s: HotLoadSettings): Promi
 async function benchSize(deps: HotLoadDeps, raws: readonly RawTcpClient[], s: HotLoadSettings, size: number): Promise<BenchRow[]> {
   const keys = await storeBlocks(deps, size);
   const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
-  const sdk = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length);
-  const redis = (): Promise<Round> => runRound(ops, s.concurrency, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length);
-  const raw = (): Promise<Round> => runRound(ops, s.concurrency, (_, worker) => raws[worker]!.fetch(size));
+  const sdk = (): Promise<Round> => measuredRound(deps.pids.sdk, () => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length));
+  const redis = (): Promise<Round> => measuredRound(deps.pids.redis, () => runRound(ops, s.concurrency, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length));
+  const raw = (): Promise<Round> => measuredRound(deps.pids.raw, () => runRound(ops, s.concurrency, (_, worker) => raws[worker]!.fetch(size)));
   await Promise.all([sdk(), redis(), raw()].map((p) => p.then(() => undefined))); // warm-up: connections, JIT
   const result = await interleave(s.rounds, { sdk, redis, raw });
   const [mine, theirs, ceiling] = [summarize(result["sdk"]!), summarize(result["redis"]!), summarize(result["raw"]!)];
   const name = `tryLoad hit ${sizeLabel(size)}, ${s.concurrency} concurrent`;
-  const extra = `${mine.opsps.toFixed(0)} ops/s`;
+  const extra = describe(mine);
   const is1MiB = size === MiB;
   return [
-    { section: "hot-tier load", name, value: mine.gbps, unit: "GB/s", extra, baseline: { name: "Redis GET (ioredis)", value: theirs.gbps, extra: `${theirs.opsps.toFixed(0)} ops/s` }, ...(is1MiB ? { target: { op: ">=", ratio: 2.0 } } : {}) },
-    { section: "hot-tier load", name, value: mine.gbps, unit: "GB/s", extra, baseline: { name: "raw loopback TCP", value: ceiling.gbps }, ...(is1MiB ? { target: { op: ">=", ratio: 0.5 } } : {}) },
+    { section: "hot-tier load", name, value: mine.gbps, unit: "GB/s", extra, baseline: { name: "Redis GET (ioredis)", value: theirs.gbps, extra: describe(theirs) }, ...(is1MiB ? { target: { op: ">=", ratio: 2.0 } } : {}) },
+    { section: "hot-tier load", name, value: mine.gbps, unit: "GB/s", extra, baseline: { name: "raw loopback TCP", value: ceiling.gbps, extra: describe(ceiling) }, ...(is1MiB ? { target: { op: ">=", ratio: 0.5 } } : {}) },
   ];
 }
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { interleave, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -14,6 +14,7 @@ export interface InsertSettings {
 export interface InsertDeps {
   readonly client: KvCacheClient;
   readonly redis: Redis;
+  readonly pids: { readonly sdk: readonly number[]; readonly redis: readonly number[] };
 }
 
 /**
@@ -34,17 +35,17 @@ async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Pro
   const sdk = async (): Promise<Round> => {
     const keys = Array.from({ length: ops }, (_, i) => `bench/insert/${size}/${round}/${i}`);
     round++;
-    const result = await runRound(ops, s.concurrency, async (i) => {
+    const result = await measuredRound(deps.pids.sdk, () => runRound(ops, s.concurrency, async (i) => {
       const outcome = await deps.client.insert(keys[i]!, values[i % values.length]!);
       if (!outcome.inserted) throw new Error(`insert of new key ${keys[i]} reported an existing key`);
       return size;
-    });
+    }));
     await deleteAll(keys, (key) => deps.client.delete(key));
     return result;
   };
   const redis = async (): Promise<Round> => {
     const keys = Array.from({ length: ops }, (_, i) => `bench/insert/${size}/${round}/${i}`);
-    const result = await runRound(ops, s.concurrency, async (i) => (await deps.redis.set(keys[i]!, values[i % values.length]!), size));
+    const result = await measuredRound(deps.pids.redis, () => runRound(ops, s.concurrency, async (i) => (await deps.redis.set(keys[i]!, values[i % values.length]!), size)));
     await deps.redis.unlink(...keys);
     return result;
   };
@@ -56,8 +57,8 @@ async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Pro
     name: `insert ${sizeLabel(size)}, ${s.concurrency} concurrent`,
     value: mine.gbps,
     unit: "GB/s",
-    extra: `${mine.opsps.toFixed(0)} blocks/s`,
-    baseline: { name: "Redis SET (ioredis)", value: theirs.gbps, extra: `${theirs.opsps.toFixed(0)} blocks/s` },
+    extra: describe(mine, "blocks"),
+    baseline: { name: "Redis SET (ioredis)", value: theirs.gbps, extra: describe(theirs, "blocks") },
     ...(size === MiB ? { target: { op: ">=", ratio: 1.0 } } : {}),
   };
 }

@@ -1,4 +1,6 @@
 /** Timing and statistics shared by every bench section. */
+import { withCpu } from "./cpu.js";
+
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
@@ -24,6 +26,8 @@ export interface Round {
   readonly seconds: number;
   readonly ops: number;
   readonly bytes: number;
+  /** CPU seconds the processes on the path used during the round (see {@link measuredRound}). */
+  readonly cpuSeconds?: number;
 }
 
 /**
@@ -52,9 +56,32 @@ export function opsPerSecond(r: Round): number {
   return r.ops / r.seconds;
 }
 
-/** Medians of a series of rounds, in GB/s and ops/s. */
-export function summarize(rounds: readonly Round[]): { gbps: number; opsps: number } {
-  return { gbps: median(rounds.map(gbPerSecond)), opsps: median(rounds.map(opsPerSecond)) };
+/** A round with the CPU time of every process on the path (this one included), read from /proc. */
+export async function measuredRound(pids: readonly number[], round: () => Promise<Round>): Promise<Round> {
+  const { result, cpuSeconds } = await withCpu(pids, round);
+  return { ...result, cpuSeconds };
+}
+
+export interface Summary {
+  readonly gbps: number;
+  readonly opsps: number;
+  /** Median CPU milliseconds per operation over every process on the path; NaN when not measured. */
+  readonly cpuMsPerOp: number;
+}
+
+/** Medians of a series of rounds. */
+export function summarize(rounds: readonly Round[]): Summary {
+  return {
+    gbps: median(rounds.map(gbPerSecond)),
+    opsps: median(rounds.map(opsPerSecond)),
+    cpuMsPerOp: median(rounds.map((r) => ((r.cpuSeconds ?? Number.NaN) / r.ops) * 1000)),
+  };
+}
+
+/** "1234 ops/s, CPU 1.23 ms/op" */
+export function describe(s: Summary, what = "ops"): string {
+  const cpu = Number.isNaN(s.cpuMsPerOp) ? "" : `, CPU ${s.cpuMsPerOp.toFixed(2)} ms/op`;
+  return `${s.opsps.toFixed(0)} ${what}/s${cpu}`;
 }
 
 /**

@@ -31,6 +31,7 @@ server.listen(0, "127.0.0.1", () => console.log("PORT " + server.address().port)
 
 export interface RawTcpServer {
   readonly port: number;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -43,7 +44,7 @@ export async function startRawTcpServer(): Promise<RawTcpServer> {
     await child.kill("SIGKILL");
     throw err;
   }
-  return { port: port!, stop: async () => void (await child.kill("SIGTERM")) };
+  return { port: port!, pid: child.pid, stop: async () => void (await child.kill("SIGTERM")) };
 }
 
 /** One client connection: `fetch(size)` asks for `size` bytes and resolves once they all arrived. */

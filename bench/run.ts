@@ -56,17 +56,20 @@ async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<Benc
     rows.push(...(await run()));
   };
   const redis = new Redis({ port: env.redis.port, host: "127.0.0.1" });
+  const self = process.pid;
+  const cluster = [self, ...env.hotNodes.map((n) => n.pid), env.etcd.pid];
+  const pids = { sdk: cluster, redis: [self, env.redis.pid], raw: [self, env.raw.pid] };
   await using hotSdk = new DatenLordSDK({ env: {}, options: env.hot });
   const hot = await hotSdk.connect();
   try {
-    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, redis, rawPort: env.raw.port }, plan.hot));
-    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, redis }, plan.insert));
+    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, redis, rawPort: env.raw.port, pids }, plan.hot));
+    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, redis, pids }, plan.insert));
     if (plan.sections.has("lookup")) await section("lookup", () => withMetadata(env.hot, (metadata) => benchLookup({ sdk: hotSdk, client: hot, metadata, etcdEndpoint: env.etcd.endpoint, rootPrefix: "/bench-hot" }, plan.lookup)));
   } finally {
     redis.disconnect();
   }
   if (plan.sections.has("embedded")) await section("embedded mode", () => benchEmbedded(plan.embedded));
-  if (plan.sections.has("cold")) await section("cold path", () => withClient(env.cold, (client) => benchCold({ client, s3: env.s3Config }, plan.cold)));
+  if (plan.sections.has("cold")) await section("cold path", () => withClient(env.cold, (client) => benchCold({ client, s3: env.s3Config, pids: { sdk: [process.pid, env.coldNode.pid, env.etcd.pid, env.s3.pid], raw: [process.pid, env.s3.pid] } }, plan.cold)));
   if (plan.sections.has("llama")) await section("llama TTFT", () => benchLlama(plan.llama, env.s3Config));
   return rows;
 }
@@ -82,7 +85,7 @@ async function withMetadata<T>(config: ConfigOverrides, run: (m: EtcdMetadataSto
 
 async function withClient<T>(config: ConfigOverrides, run: (c: KvCacheClient) => Promise<T>): Promise<T> {
   await using sdk = new DatenLordSDK({ env: {}, options: config });
-  return run(await sdk.connect());
+  return await run(await sdk.connect());
 }
 
 function machine(plan: BenchPlan, before: number[], after: number[], seconds: number) {

@@ -39,6 +39,10 @@ export function createEtcdClient(config: EtcdConfig): Etcd3 {
       // Notice a peer that vanished without closing its sockets (no RST), within etcd's ping policy (>= 5 s).
       "grpc.keepalive_time_ms": 30_000,
       "grpc.keepalive_timeout_ms": 10_000,
+      // gRPC's default reconnect backoff grows to 120 s: after an etcd outage the client would stay away
+      // long after etcd is back. Capped, it notices the return within a few seconds.
+      "grpc.initial_reconnect_backoff_ms": 250,
+      "grpc.max_reconnect_backoff_ms": 2_000,
     },
   };
   if (config.username !== "") options.auth = { username: config.username, password: config.password };

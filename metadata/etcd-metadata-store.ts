@@ -9,6 +9,7 @@ import { successor } from "./bytes.js";
 import { createEtcdClient } from "./etcd-client.js";
 import { EtcdMembership, printable } from "./etcd-membership.js";
 import { copyKey, putManyInEtcd, type PlannedPut } from "./etcd-put-many.js";
+import { EtcdRangeBatcher } from "./etcd-range-batcher.js";
 import { EtcdRequests } from "./etcd-requests.js";
 import { KeyLayout } from "./key-layout.js";
 import { longestPrefix, type DescendingRange, type LongestPrefixOptions } from "./longest-prefix.js";
@@ -40,6 +41,7 @@ const DEFAULT_PAGE_SIZE = 1000;
 export class EtcdMetadataStore implements MetadataStore {
   private readonly layout: KeyLayout;
   private readonly requests: EtcdRequests;
+  private readonly lookups: EtcdRangeBatcher;
   private readonly membership: EtcdMembership;
   private closed = false;
 
@@ -64,6 +66,7 @@ export class EtcdMetadataStore implements MetadataStore {
     const metrics = options.metrics ?? new CacheMetrics();
     this.requests = new EtcdRequests({ client, metrics, timeoutMs: options.config.requestTimeoutMs, endpoints: options.config.endpoints });
     this.membership = new EtcdMembership(this.requests, this.layout);
+    this.lookups = new EtcdRangeBatcher(client);
   }
 
   async longestPrefix(namespace: string, query: EncodedKey, options?: MetadataOptions): Promise<MetadataEntry | undefined> {
@@ -72,10 +75,9 @@ export class EtcdMetadataStore implements MetadataStore {
     assertQueryKey(query);
     const prefix = this.layout.kindPrefix(namespace, query.kind);
     const range: DescendingRange<IKeyValue> = async (upper, lower, limit) => {
-      const response = await this.requests.range(
-        { key: Buffer.concat([prefix, lower]), range_end: successor(Buffer.concat([prefix, upper])), limit, sort_order: "Descend", sort_target: "Key" },
-        options?.signal,
-      );
+      const request = { key: Buffer.concat([prefix, lower]), range_end: successor(Buffer.concat([prefix, upper])), limit, sort_order: "Descend" as const, sort_target: "Key" as const };
+      // Concurrent lookups share one transaction (see EtcdRangeBatcher).
+      const response = await this.requests.run("range", (call) => this.lookups.range(request, call), options?.signal);
       return response.kvs.map((kv) => ({ key: kv.key.subarray(prefix.length), value: kv }));
     };
     // No stored key is longer than the cap, so neither is an answer.

@@ -22,10 +22,10 @@ export interface EtcdRequestsOptions {
  * Every etcd request the store makes goes through here: counted per attempt in
  * etcdRequests{op}, bounded by one deadline, errors mapped (mapEtcdError) and
  * counted in backendErrors{backend="etcd"}, and transient failures (no leader,
- * a member down, a dropped connection) retried on another endpoint with
- * jittered backoff until the deadline. A retried write may have been applied
- * by the failed attempt; callers whose writes are not idempotent are told the
- * attempt number.
+ * a member down, a dropped connection, an attempt that hung past its share of
+ * the time) retried on another endpoint with jittered backoff until the
+ * deadline. A retried write may have been applied by the failed attempt;
+ * callers whose writes are not idempotent are told the attempt number.
  */
 export class EtcdRequests {
   constructor(private readonly options: EtcdRequestsOptions) {}
@@ -39,13 +39,16 @@ export class EtcdRequests {
     for (let n = 0; ; n++) {
       if (signal?.aborted) throw abortError(signal);
       this.options.metrics.etcdRequests.inc({ op });
+      const attemptDeadline = attemptDeadlineOf(deadline);
       try {
-        return await abortable(attempt({ deadline }, n), signal);
+        return await abortable(attempt({ deadline: attemptDeadline }, n), signal);
       } catch (err) {
         if (isKvCacheError(err, ErrorCode.ABORTED)) throw err;
         const error = this.failure(err, op);
         const pause = backoffMs(n);
-        if (!error.retryable || error.code === ErrorCode.TIMEOUT || Date.now() + pause >= deadline) throw error;
+        // An attempt that ran out of its own share of the time is retried while the request's deadline allows.
+        const timedOut = error.code === ErrorCode.TIMEOUT && attemptDeadline >= deadline;
+        if (!error.retryable || timedOut || Date.now() + pause >= deadline) throw error;
         await delay(pause, undefined, { signal }).catch(() => undefined);
       }
     }
@@ -82,6 +85,19 @@ export class EtcdRequests {
       return this.client.kv.txn(request, call);
     }, signal);
   }
+}
+
+/** Shortest deadline of one attempt (unless less of the request's time is left). */
+const MIN_ATTEMPT_MS = 1000;
+
+/**
+ * One attempt may use half the time left (at least MIN_ATTEMPT_MS): when the
+ * leader dies, a request a follower holds for it hangs until its deadline, and
+ * must leave time to be retried once a new leader is elected.
+ */
+function attemptDeadlineOf(deadline: number): number {
+  const now = Date.now();
+  return Math.min(deadline, now + Math.max(MIN_ATTEMPT_MS, (deadline - now) / 2));
 }
 
 /** Exponential from 10 ms, capped at 250 ms, with jitter over the upper half so retrying clients spread out. */

@@ -1,7 +1,8 @@
 import { connect, type Socket } from "node:net";
 import { connect as connectTls } from "node:tls";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
-import { responseParser, type ResponseParser } from "../src/wire/frame-parser.js";
+import { DirectReader } from "../src/wire/direct-reader.js";
+import { responseParser } from "../src/wire/frame-parser.js";
 import { protocolError, writeFrame, type ResponseFrame } from "../src/wire/frames.js";
 import { encodeHello, HELLO_REQUEST_ID } from "../src/wire/hello.js";
 import { decodeErrorBody } from "../src/wire/messages.js";
@@ -60,19 +61,20 @@ export interface ConnectOptions {
  * socket whose stream position is unknown is never reused.
  */
 export class PeerConnection {
-  private readonly parser: ResponseParser;
   private current: Exchange | undefined;
   private dead = false;
 
   private constructor(
     private readonly socket: Socket,
-    limits: WireLimits,
+    reader: DirectReader<ResponseFrame>,
+    readsDirect: boolean,
     private readonly mapError: ConnectionErrorMapper,
     private readonly onClose: (conn: PeerConnection) => void,
   ) {
-    this.parser = responseParser(limits);
     socket.setNoDelay(true);
-    socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    reader.attach({ frames: (frames) => this.receive(frames), fail: (err) => this.destroy(err) });
+    // A plain socket reads through reader.onread (see openSocket); a TLS socket cannot, and emits chunks.
+    if (!readsDirect) socket.on("data", (chunk: Buffer) => reader.push(chunk));
     socket.on("error", (err) => this.destroy(mapError(err)));
     socket.on("close", () => this.destroy(mapError(new Error("connection closed by the node"))));
   }
@@ -83,10 +85,11 @@ export class PeerConnection {
    * or with the signal's reason when it fires first.
    */
   static async open(options: ConnectOptions, onClose: (c: PeerConnection) => void, signal: AbortSignal): Promise<PeerConnection> {
-    const socket = await openSocket(options, signal);
+    const reader = new DirectReader(responseParser(options.limits));
+    const socket = await openSocket(options, reader, signal);
     // The owner hears of a close only once it has the connection: a failed set-up is reported by rejecting.
     let handedOver = false;
-    const conn = new PeerConnection(socket, options.limits, options.mapError, (c) => handedOver && onClose(c));
+    const conn = new PeerConnection(socket, reader, options.tls === undefined, options.mapError, (c) => handedOver && onClose(c));
     if (options.secret !== undefined) {
       const hello = encodeHello(options.secret);
       try {
@@ -134,14 +137,7 @@ export class PeerConnection {
     this.onClose(this);
   }
 
-  private receive(chunk: Buffer): void {
-    let frames: ResponseFrame[];
-    try {
-      frames = this.parser.push(chunk);
-    } catch (err) {
-      this.destroy(err);
-      return;
-    }
+  private receive(frames: readonly ResponseFrame[]): void {
     for (const frame of frames) this.deliver(frame);
   }
 
@@ -172,11 +168,11 @@ function connectionLevelError(frame: ResponseFrame): KvCacheError {
 }
 
 /** A connected socket (after the TLS handshake when TLS is on); rejects mapped, or with the signal's reason. */
-function openSocket(options: ConnectOptions, signal: AbortSignal): Promise<Socket> {
+function openSocket(options: ConnectOptions, reader: DirectReader<ResponseFrame>, signal: AbortSignal): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const { address, tls, mapError } = options;
     const socket = tls === undefined
-      ? connect({ host: address.host, port: address.port })
+      ? connect({ host: address.host, port: address.port, onread: reader.onread })
       : connectTls({ host: address.host, port: address.port, ca: tls.ca, cert: tls.cert, key: tls.key, servername: tls.serverName });
     const fail = (err: unknown): void => {
       socket.destroy();

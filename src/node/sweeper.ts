@@ -1,7 +1,12 @@
 import type { BlockId } from "../block.js";
 import type { BlockDescriptor, DescriptorUpdate, MetadataEntry, MetadataStore } from "../../metadata/metadata-store.js";
 import type { BlockTier } from "../../storage/block-tier.js";
+import pLimit from "p-limit";
 import type { Logger } from "./logger.js";
+
+/** Descriptor repairs in flight at once, and how many are queued before the scan waits for them. */
+const REPAIR_CONCURRENCY = 16;
+const REPAIR_BATCH = 256;
 
 export interface SweeperOptions {
   readonly store: MetadataStore;
@@ -61,12 +66,18 @@ export class Sweeper {
     const inS3 = await this.listS3(signal);
     const gone = await this.goneHolders(signal);
     const referenced = new Set<BlockId>();
+    // Repairs are independent compare-and-sets: run a few at once, so a node's death
+    // is repaired in about one round trip per REPAIR_CONCURRENCY entries, not per entry.
+    const limit = pLimit(REPAIR_CONCURRENCY);
+    let repairs: Promise<void>[] = [];
     for await (const { namespace, entry } of this.options.store.entries({ signal })) {
       counts.entries++;
       const own = namespace === this.options.namespace;
       if (own) referenced.add(entry.descriptor.blockId);
-      await this.repairEntry(namespace, entry, gone, own ? inS3 : undefined, counts, signal);
+      repairs.push(limit(() => this.repairEntry(namespace, entry, gone, own ? inS3 : undefined, counts, signal)));
+      if (repairs.length >= REPAIR_BATCH) [repairs] = [[], await Promise.all(repairs)];
     }
+    await Promise.all(repairs);
     if (inS3 !== undefined) counts.objectsDeleted = await this.deleteOrphans(inS3, referenced, signal);
     return counts;
   }

@@ -1,4 +1,9 @@
-import type { FrameParser } from "./frame-parser.js";
+/** The parts of a FrameParser a reader drives. */
+export interface PullParser<F> {
+  push(chunk: Buffer): F[];
+  target(): Buffer | undefined;
+  filled(n: number): F[];
+}
 
 /** Where a reader hands what it parsed. */
 export interface FrameSinkOf<F> {
@@ -11,9 +16,9 @@ export interface FrameSinkOf<F> {
 const SCRATCH_BYTES = 64 * 1024;
 
 /**
- * Feeds a {@link FrameParser} from a socket. Through net's `onread` option
+ * Feeds a FrameParser (src/wire/frame-parser.ts) from a socket. Through net's `onread` option
  * ({@link onread}) the kernel writes payload bytes straight into the buffer of
- * the frame being received ({@link FrameParser.target}), in reads as large as
+ * the frame being received (its `target()`), in reads as large as
  * what is left of it: one read and no copy per body where 'data' events cost a
  * 64 KiB read, a fresh buffer and a copy each. Headers go through a reused
  * scratch buffer. Sockets that cannot take `onread` (TLS) {@link push} their
@@ -22,7 +27,7 @@ const SCRATCH_BYTES = 64 * 1024;
  * A sink attached after bytes arrived gets what was parsed meanwhile.
  */
 export class DirectReader<F> {
-  readonly #parser: FrameParser<unknown, F>;
+  readonly #parser: PullParser<F>;
   readonly #scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
   #sink: FrameSinkOf<F> | undefined;
   #early: F[] = [];
@@ -32,10 +37,13 @@ export class DirectReader<F> {
   /** The `onread` option of net.connect / new net.Socket. */
   readonly onread = {
     buffer: (): Uint8Array => this.#parser.target() ?? this.#scratch,
-    callback: (n: number, buf: Uint8Array): void => this.#read(n, buf),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      this.#read(n, buf);
+      return true; // false would stop reading
+    },
   };
 
-  constructor(parser: FrameParser<unknown, F>) {
+  constructor(parser: PullParser<F>) {
     this.#parser = parser;
   }
 

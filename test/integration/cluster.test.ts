@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
 import { DatenLordSDK, ErrorCode, KvCacheError, type KvCacheClient } from "../../sdk/index.js";
-import type { ConfigOverrides } from "../../src/config.js";
+import type { ConfigOverrides, EtcdConfig } from "../../src/config.js";
 import type { CacheKey } from "../../src/keys.js";
 import { testConfigOverrides } from "../helpers/env.js";
 import type { NodeProcess } from "../helpers/node-process.js";
@@ -40,6 +40,20 @@ function clusterFixture(nodeCount: number, extra: ConfigOverrides) {
     return client;
   };
   return { state, connect };
+}
+
+/** Polls metadata from `since` until no descriptor names `nodeId`; resolves with the milliseconds that took. */
+async function timeUntilUnnamed(config: EtcdConfig, nodeId: string, since: number): Promise<number> {
+  const metadata = await EtcdMetadataStore.connect({ config });
+  try {
+    await waitFor(async () => {
+      for await (const { entry } of metadata.entries()) if (entry.descriptor.holders.includes(nodeId)) return false;
+      return true;
+    }, { what: `no descriptor naming dead node ${nodeId}`, timeoutMs: 120_000, intervalMs: 250 });
+    return Date.now() - since;
+  } finally {
+    await metadata.close();
+  }
 }
 
 /** Which node processes have exited, with their last output (to explain a missing node). */
@@ -94,9 +108,16 @@ async function expectLoads(client: KvCacheClient, entries: readonly ModelEntry[]
   });
 }
 
+/** Lease TTL and sweep settings of the node-failure test (fast, so cleanup is observable). */
+const FAILURE = { leaseTtlSeconds: 5, sweepIntervalMs: 2_000, sweepGraceMs: 1_000 } as const;
+
 describe("cluster: 3 node processes, replicas 2", () => {
-  const cluster = clusterFixture(3, { cluster: { replicas: 2 } });
+  const cluster = clusterFixture(3, {
+    etcd: { leaseTtlSeconds: FAILURE.leaseTtlSeconds },
+    cluster: { replicas: 2, sweepIntervalMs: FAILURE.sweepIntervalMs, sweepGraceMs: FAILURE.sweepGraceMs },
+  });
   const stored: ModelEntry[] = [];
+  let cleanedUp: Promise<number> | undefined;
 
   it("1,000 blocks inserted from 2 clients load byte-identical from either, for the longest stored prefix", async () => {
     const [a, b] = [await cluster.connect(), await cluster.connect()];
@@ -139,7 +160,11 @@ describe("cluster: 3 node processes, replicas 2", () => {
     for (let chunk = 0; chunk < more.length; chunk += 20) {
       const part = more.slice(chunk, chunk + 20);
       const inserting = client.insertMany(part.map((e) => ({ key: e.key, data: blockBytes(e.seed, e.size) })));
-      if (chunk === 40) killed = cluster.state.nodes[0]!.kill("SIGKILL");
+      if (chunk === 40) {
+        killed = cluster.state.nodes[0]!.kill("SIGKILL");
+        cleanedUp = timeUntilUnnamed(cluster.state.sdks[0]!.config.etcd, cluster.state.nodes[0]!.nodeId, Date.now());
+        cleanedUp.catch(() => undefined); // awaited (and reported) by the next test
+      }
       await inserting;
       stored.push(...part);
       // Reads during the failure: a hit is always the right block.
@@ -154,6 +179,28 @@ describe("cluster: 3 node processes, replicas 2", () => {
     await waitFor(async () => (await client.nodes()).length === 2, { what: "the killed node to leave membership", timeoutMs: 20_000 });
     await expectLoads(client, stored.slice(0, 100), cluster.state.events);
   }, 300_000);
+
+  it("the sweep drops the dead node from every descriptor within lease TTL + sweep interval", async () => {
+    expect(cleanedUp).toBeDefined();
+    // A holder is dropped once a sweep has seen it absent for the grace period: the lease TTL, then up to
+    // two sweep rounds, plus the repairs themselves (~700 compare-and-sets racing the other node's sweep on
+    // a busy 2-core machine).
+    const budgetMs = FAILURE.leaseTtlSeconds * 1000 + FAILURE.sweepGraceMs + 2 * FAILURE.sweepIntervalMs + 10_000;
+    expect(await cleanedUp).toBeLessThanOrEqual(budgetMs);
+    const metadata = await EtcdMetadataStore.connect({ config: cluster.state.sdks[0]!.config.etcd });
+    try {
+      let entries = 0;
+      for await (const { entry } of metadata.entries()) {
+        entries++;
+        // Every entry still names a live copy (replicas 2, one node lost).
+        expect(entry.descriptor.holders.length + (entry.descriptor.s3 ? 1 : 0)).toBeGreaterThan(0);
+      }
+      expect(entries).toBe(stored.length);
+    } finally {
+      await metadata.close();
+    }
+    await expectLoads(await cluster.state.sdks[0]!.connect(), stored.slice(0, 200), cluster.state.events);
+  }, 120_000);
 });
 
 describe("cluster: replicas 1 with write-through to S3", () => {
@@ -189,13 +236,13 @@ describe("cluster: replicas 1 with write-through to S3", () => {
   }, 240_000);
 });
 
-describe("cluster: capacity (scaled down: 16 MiB memory + 64 MiB disk receive 256 MiB)", () => {
-  const cluster = clusterFixture(1, { memory: { capacityBytes: 16 * MiB }, disk: { capacityBytes: 64 * MiB }, sdk: { concurrency: 4 } });
+describe("cluster: capacity (64 MiB memory + 256 MiB disk receive 1 GiB)", () => {
+  const cluster = clusterFixture(1, { memory: { capacityBytes: 64 * MiB }, disk: { capacityBytes: 256 * MiB }, sdk: { concurrency: 4 } });
 
   it("memory and disk never exceed their caps, the overflow goes to S3, every block loads", async () => {
     const client = await cluster.connect();
     const admin = cluster.state.nodes[0]!.adminUrl;
-    const entries = Array.from({ length: 128 }, (_, i): ModelEntry => ({ key: `cap/${i}`, seed: SEED + 100 + i, size: 2 * MiB }));
+    const entries = Array.from({ length: 512 }, (_, i): ModelEntry => ({ key: `cap/${i}`, seed: SEED + 100 + i, size: 2 * MiB }));
     const peak = { memory: 0, disk: 0 };
     for (let i = 0; i < entries.length; i += 8) {
       await client.insertMany(entries.slice(i, i + 8).map((e) => ({ key: e.key, data: blockBytes(e.seed, e.size) })));
@@ -203,13 +250,13 @@ describe("cluster: capacity (scaled down: 16 MiB memory + 64 MiB disk receive 25
       peak.disk = Math.max(peak.disk, (await scrapeGauge(admin, "kvcache_tier_bytes", 'tier="disk"')) ?? 0);
     }
     expect(peak.memory).toBeGreaterThan(0);
-    expect(peak.memory).toBeLessThanOrEqual(16 * MiB);
-    expect(peak.disk).toBeLessThanOrEqual(64 * MiB);
+    expect(peak.memory).toBeLessThanOrEqual(64 * MiB);
+    expect(peak.disk).toBeLessThanOrEqual(256 * MiB);
     const stats = await client.stats();
     const tiers = "tiers" in stats.nodes[0]! ? stats.nodes[0].tiers : {};
-    expect(tiers["memory"]!.bytes).toBeLessThanOrEqual(16 * MiB);
-    expect(tiers["disk"]!.bytes).toBeLessThanOrEqual(64 * MiB);
-    expect(tiers["s3"]!.bytes).toBeGreaterThanOrEqual(256 * MiB - 80 * MiB);
+    expect(tiers["memory"]!.bytes).toBeLessThanOrEqual(64 * MiB);
+    expect(tiers["disk"]!.bytes).toBeLessThanOrEqual(256 * MiB);
+    expect(tiers["s3"]!.bytes).toBeGreaterThanOrEqual(1024 * MiB - 320 * MiB);
     for (let i = 0; i < entries.length; i += 16) await expectLoads(client, entries.slice(i, i + 16), cluster.state.events);
   }, 300_000);
 });

@@ -1,5 +1,7 @@
 import { DatenLordSDK, KvCacheError, type KvCacheClient } from "../../sdk/index.js";
 import type { ConfigOverrides } from "../../src/config.js";
+import { counterValue } from "../helpers/metric-value.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { blockBytes } from "./cluster-fixtures.js";
 
 /**
@@ -15,8 +17,9 @@ export interface TestBlock {
   readonly size: number;
 }
 
+/** Keys `<prefix>/000000`…: all the same length, so none is a prefix of another and any other match is wrong. */
 export function testBlocks(prefix: string, count: number, size: (i: number) => number, seedBase = 1): TestBlock[] {
-  return Array.from({ length: count }, (_, i) => ({ key: `${prefix}/${i}`, seed: seedBase * 100_003 + i, size: size(i) }));
+  return Array.from({ length: count }, (_, i) => ({ key: `${prefix}/${String(i).padStart(6, "0")}`, seed: seedBase * 100_003 + i, size: size(i) }));
 }
 
 export function bytesOf(b: TestBlock): Buffer {
@@ -85,6 +88,13 @@ export class SdkPool {
   readonly degraded: string[] = [];
   private readonly sdks: DatenLordSDK[] = [];
 
+  /** A client of a new SDK, once it sees `nodes` live nodes. */
+  async connectTo(nodes: number, config: ConfigOverrides, extra: ConfigOverrides = {}): Promise<KvCacheClient> {
+    const client = await this.connect(config, extra);
+    await seesNodes(client, nodes);
+    return client;
+  }
+
   async connect(config: ConfigOverrides, extra: ConfigOverrides = {}): Promise<KvCacheClient> {
     const sdk = new DatenLordSDK({ env: {}, options: { ...config, ...extra } });
     this.sdks.push(sdk);
@@ -93,9 +103,20 @@ export class SdkPool {
     return client;
   }
 
+  /** Failed requests to cache nodes the SDKs counted (kvcache_backend_errors_total{backend="node"}): how often a fault was felt. */
+  async nodeErrors(): Promise<number> {
+    const counts = await Promise.all(this.sdks.map((s) => counterValue(s.metrics.cache.backendErrors, { backend: "node" })));
+    return counts.reduce((a, b) => a + b, 0);
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all(this.sdks.map((s) => s.close()));
   }
+}
+
+/** Waits until `client` sees exactly `count` live nodes (membership caught up after a start, kill or restart). */
+export async function seesNodes(client: KvCacheClient, count: number, timeoutMs = 30_000): Promise<void> {
+  await waitFor(async () => (await client.nodes()).length === count, { what: `${count} live node(s) in the SDK's membership`, timeoutMs });
 }
 
 /** Runs `work` over `items` with at most `width` in flight. */

@@ -39,13 +39,18 @@ function configA(): ConfigOverrides {
   });
 }
 
-/** Node B: https admin; its auth secret and S3 secret key come from the environment only, and blocks go to S3. */
+/**
+ * Node B: https admin; its auth secret and S3 secret key come from the
+ * environment only; every block is uploaded to S3 (write-through) and moves
+ * memory → disk. Local tiers hold all the test writes, so the test also holds
+ * against an S3 that refuses the made-up secret key (s3rver does not check it).
+ */
 function configB(): ConfigOverrides {
   const base = testConfigOverrides({
     namespace: uniqueName("sec-b"),
     node: { adminTls: { certFile: certs.serverCertFile, keyFile: certs.serverKeyFile } },
-    memory: { capacityBytes: 32 * KiB },
-    disk: { capacityBytes: 64 * KiB },
+    memory: { capacityBytes: 64 * KiB },
+    disk: { capacityBytes: 512 * KiB },
     cluster: { writeThrough: true, requestTimeoutMs: 10_000 },
   });
   const { secretAccessKey: _fromEnvOnly, ...s3 } = base.s3!;
@@ -201,7 +206,7 @@ describe("a node with https admin, secrets given only through the environment", 
     await expect(fetch(`http://${b.node.adminAddress}/healthz`)).rejects.toThrow();
   });
 
-  it("the auth secret and the S3 secret key appear nowhere in the node's logs or /metrics after inserts, spills, uploads and auth failures", async () => {
+  it("the auth secret and the S3 secret key appear nowhere in the node's logs or /metrics after inserts, demotions, uploads and auth failures", async () => {
     const client = await connect(b.config);
     const keys = Array.from({ length: 30 }, (_, i) => `leak/${i}`);
     await client.insertMany(keys.map((key, i) => ({ key, data: blockBytes(100 + i, 8 * KiB) })));

@@ -7,15 +7,19 @@ import { loadConfig, type ConfigOverrides } from "../../src/config.js";
 import { ErrorCode, KvCacheError } from "../../src/errors.js";
 import { nodeSecurity } from "../../src/node/node-security.js";
 
+/** What `fn` threw, which must be ERR_CONFIG_INVALID. */
 function configError(fn: () => unknown): KvCacheError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(KvCacheError);
-    expect((err as KvCacheError).code).toBe(ErrorCode.CONFIG_INVALID);
-    return err as KvCacheError;
-  }
-  throw new Error("expected ERR_CONFIG_INVALID");
+  let thrown: unknown;
+  expect(() => {
+    try {
+      fn();
+    } catch (err) {
+      thrown = err;
+      throw err;
+    }
+  }).toThrow(KvCacheError);
+  expect(thrown).toMatchObject({ code: ErrorCode.CONFIG_INVALID });
+  return thrown as KvCacheError;
 }
 
 const load = (overrides: ConfigOverrides, env: NodeJS.ProcessEnv = {}) => loadConfig({ overrides, env });

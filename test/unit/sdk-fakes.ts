@@ -23,8 +23,11 @@ export class FakePeer implements BlockPeer {
     const block = this.blocks.get(id);
     if (block === undefined) return undefined;
     const data = Uint8Array.from(block.data);
-    if (this.mode === "corrupt" && data.length > 0) data[0]! ^= 0xff;
-    return { ...block, data };
+    if (this.mode !== "corrupt" || data.length === 0) return { ...block, data };
+    // A BlockPeer returns only bytes matching the checksum it reports (a PeerClient drops a reply that fails
+    // its checksum), so a node holding a damaged or different copy shows up as a checksum other than the descriptor's.
+    data[0]! ^= 0xff;
+    return { ...block, data, checksum: (block.checksum ^ 1) >>> 0 };
   }
 
   async put(id: BlockId, block: Block, options?: PeerOptions): Promise<void> {

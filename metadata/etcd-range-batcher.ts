@@ -1,0 +1,95 @@
+import type { Etcd3, IRangeRequest, IRangeResponse } from "etcd3";
+
+/** gRPC call options (the deadline), typed through etcd3. */
+type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
+
+/** Ranges per transaction: etcd refuses more than --max-txn-ops (default 128) operations. */
+const MAX_RANGES = 64;
+/** Key bytes per transaction, well under etcd's --max-request-bytes (1.5 MiB): a query key may be 384 KiB. */
+const MAX_BYTES = 512 * 1024;
+
+interface Waiting {
+  readonly request: IRangeRequest;
+  readonly call: CallOptions;
+  readonly bytes: number;
+  resolve(response: IRangeResponse): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Coalesces the range reads issued during one turn of the event loop into one
+ * read-only etcd transaction (one gRPC call, one linearizable read index on
+ * the server) whose responses are handed back in order. A range alone is sent
+ * as a plain range. Under concurrent lookups this divides the per-call cost of
+ * the gRPC client and of etcd by the batch size; a lone lookup waits one
+ * setImmediate. A failed transaction fails every range in it, each of which
+ * its caller retries on its own (EtcdRequests.run).
+ */
+export class EtcdRangeBatcher {
+  #queue: Waiting[] = [];
+  #scheduled = false;
+
+  constructor(private readonly client: Etcd3) {}
+
+  range(request: IRangeRequest, call: CallOptions): Promise<IRangeResponse> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ request, call, bytes: byteLength(request), resolve, reject });
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    for (const batch of cut(this.#queue.splice(0))) void this.#send(batch);
+  }
+
+  async #send(batch: readonly Waiting[]): Promise<void> {
+    try {
+      if (batch.length === 1) {
+        batch[0]!.resolve(await this.client.kv.range(batch[0]!.request, batch[0]!.call));
+        return;
+      }
+      const response = await this.client.kv.txn({ success: batch.map((w) => ({ request_range: w.request })) }, earliest(batch));
+      batch.forEach((w, i) => {
+        const range = response.responses[i]?.response_range;
+        if (range === undefined) w.reject(new Error(`etcd transaction of ${batch.length} ranges answered ${response.responses.length}`));
+        else w.resolve(range);
+      });
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+}
+
+function cut(queue: readonly Waiting[]): Waiting[][] {
+  const batches: Waiting[][] = [];
+  let batch: Waiting[] = [];
+  let bytes = 0;
+  for (const w of queue) {
+    if (batch.length > 0 && (batch.length >= MAX_RANGES || bytes + w.bytes > MAX_BYTES)) {
+      batches.push(batch);
+      [batch, bytes] = [[], 0];
+    }
+    batch.push(w);
+    bytes += w.bytes;
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** The batch runs under its most pressing caller's deadline. */
+function earliest(batch: readonly Waiting[]): CallOptions {
+  return batch.reduce((a, w) => (deadlineOf(w.call) < deadlineOf(a) ? w.call : a), batch[0]!.call);
+}
+
+function deadlineOf(call: CallOptions): number {
+  const d = (call as { deadline?: number | Date }).deadline;
+  return d === undefined ? Infinity : Number(d);
+}
+
+function byteLength(r: IRangeRequest): number {
+  const size = (v: unknown): number => (v === undefined ? 0 : typeof v === "string" ? Buffer.byteLength(v) : (v as Uint8Array).length);
+  return size(r.key) + size(r.range_end) + 32;
+}
