@@ -54,8 +54,12 @@ export async function startEnvironment(stopper: Stopper, log: (line: string) => 
   const s3Config = {
     endpoint: s3.endpoint, bucket: s3.bucket, region: "us-east-1", accessKeyId: "S3RVER", secretAccessKey: "S3RVER", forcePathStyle: true, prefix: "bench",
   };
-  const hot: ConfigOverrides = { namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-hot" } };
-  const cold: ConfigOverrides = { namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-cold" }, s3: s3Config };
+  // strict: a failed load throws its cause instead of degrading to a miss the bench would misread.
+  const hot: ConfigOverrides = { namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-hot" }, sdk: { strict: true } };
+  // A node reading 4 MiB objects from s3rver on a busy 2-core machine can take longer than the default 2 s.
+  const cold: ConfigOverrides = {
+    namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-cold" }, s3: s3Config, sdk: { strict: true }, cluster: { requestTimeoutMs: 30_000 },
+  };
   const node = (nodeId: string, config: ConfigOverrides): Promise<NodeProcess> =>
     startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000 }).then((p) => stopper.add(p));
   const [hot0, hot1, coldNode] = await Promise.all([

@@ -85,7 +85,7 @@ async function measure(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, namespa
   const get = async (i: number): Promise<void> => {
     if ((await etcd.get(etcdKey(i)).buffer()) === null) throw new Error("etcd GET of a stored key found nothing");
   };
-  await alternateLatency(Math.min(200, samples), { match, get }); // warm-up
+  await alternateLatency(Math.min(500, samples), { match, get }); // warm-up, and etcd settling after the bulk load
   const before = await rangeRequests(deps.sdk);
   const ms = await alternateLatency(samples, { match, get });
   const perLookup = ((await rangeRequests(deps.sdk)) - before) / samples;

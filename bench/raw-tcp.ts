@@ -51,14 +51,21 @@ export async function startRawTcpServer(): Promise<RawTcpServer> {
 export class RawTcpClient {
   private waiting: { remaining: number; resolve: () => void } | undefined;
 
-  private constructor(private readonly socket: Socket) {
-    socket.on("data", (chunk: Buffer) => this.receive(chunk.length));
+  private constructor(private readonly socket: Socket, direct: boolean) {
+    if (!direct) socket.on("data", (chunk: Buffer) => this.receive(chunk.length));
   }
 
-  static async open(port: number): Promise<RawTcpClient> {
-    const socket = connect({ host: "127.0.0.1", port, noDelay: true });
+  /**
+   * `direct`: read through net's `onread` into one reused buffer (as the SDK reads
+   * reply bodies, minus the fresh buffer per block) instead of 'data' events.
+   */
+  static async open(port: number, direct = false): Promise<RawTcpClient> {
+    let client: RawTcpClient | undefined;
+    const onread = { buffer: Buffer.allocUnsafeSlow(4 * 1024 * 1024), callback: (n: number): boolean => (client!.receive(n), true) };
+    const socket = connect({ host: "127.0.0.1", port, noDelay: true, ...(direct ? { onread } : {}) });
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    return new RawTcpClient(socket);
+    client = new RawTcpClient(socket, direct);
+    return client;
   }
 
   fetch(size: number): Promise<number> {

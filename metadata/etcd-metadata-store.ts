@@ -88,7 +88,8 @@ export class EtcdMetadataStore implements MetadataStore {
 
   async get(namespace: string, key: EncodedKey, options?: MetadataOptions): Promise<MetadataEntry | undefined> {
     const etcdKey = this.keyOf(namespace, key, options);
-    const kv = (await this.requests.range({ key: etcdKey }, options?.signal)).kvs[0];
+    // Batched with concurrent lookups: insert's existence check is one of these.
+    const kv = (await this.requests.run("range", (call) => this.lookups.range({ key: etcdKey }, call), options?.signal)).kvs[0];
     return kv === undefined ? undefined : this.entryOf(key, kv);
   }
 

@@ -52,15 +52,22 @@ export class DataServer {
       metrics: options.metrics,
     };
     server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => this.accept(socket));
+    this.guard(server, options);
+  }
+
+  /** Refusals before a connection is ours: over the connection cap, or a TLS handshake that failed or stalled. */
+  private guard(server: Server, { maxConnections, metrics, logger }: DataServerOptions): void {
     // net.Server closes connections over its cap itself (before any TLS handshake) and tells "drop".
-    if (options.maxConnections !== undefined) server.maxConnections = options.maxConnections;
+    if (maxConnections !== undefined) server.maxConnections = maxConnections;
     server.on("drop", (data?: { remoteAddress?: string }) => {
-      options.metrics?.closed("limit");
-      options.logger.warn("connection limit reached; refusing a client", { remote: data?.remoteAddress, limit: options.maxConnections });
+      metrics?.closed("limit");
+      logger.warn("connection limit reached; refusing a client", { remote: data?.remoteAddress, limit: maxConnections });
     });
     server.on("tlsClientError", (err: Error, socket: Socket) => {
-      options.metrics?.closed("tls");
-      options.logger.debug("TLS handshake with a client failed", { remote: socket.remoteAddress, err });
+      // Node reports a handshake timeout here but leaves the socket open: a stalled handshake would never close.
+      socket.destroy();
+      metrics?.closed("tls");
+      logger.debug("TLS handshake with a client failed", { remote: socket.remoteAddress, err });
     });
   }
 

@@ -55,7 +55,8 @@ export class ServerConnection {
     socket.on("timeout", () => this.onIdle());
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     socket.on("error", (err) => logger.debug("client connection error", { remote: socket.remoteAddress, err }));
-    this.done = once(socket, "close").then(() => this.stopHeaderTimer());
+    // Not events.once(): it rejects on "error" (a client's RST is ECONNRESET), an unhandled rejection that ends the process.
+    this.done = new Promise<void>((resolve) => socket.once("close", () => resolve())).then(() => this.stopHeaderTimer());
     this.updateHeaderTimer();
   }
 

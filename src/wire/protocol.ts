@@ -2,7 +2,8 @@ import { MAX_TAG_BYTES } from "../block.js";
 import type { LimitsConfig } from "../config.js";
 
 /**
- * The node data protocol: binary frames over a persistent TCP connection.
+ * The node data protocol: binary frames over a persistent TCP (or TLS)
+ * connection, opened with a HELLO when the cluster has a secret.
  *
  * Request  (40-byte header): magic "DLKV" | version u8 | op u8 | flags u16 |
  *   requestId u32 | blockId 16 raw bytes | checksum u32 | tagLength u32 |

@@ -37,7 +37,8 @@ export async function makeTestCerts(clientName = "datenlord-client"): Promise<Te
     await signed(p("client"), clientName, p("ca"), p("ext.cnf"));
   } catch (err) {
     await removeDir(dir);
-    throw new Error(`generating test certificates with openssl failed: ${(err as Error).message}`, { cause: err });
+    const missing = (err as NodeJS.ErrnoException).code === "ENOENT" ? " (no openssl on PATH: apt-get install -y openssl)" : "";
+    throw new Error(`generating test certificates with openssl failed${missing}: ${(err as Error).message}`, { cause: err });
   }
   return {
     dir,

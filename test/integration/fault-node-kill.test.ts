@@ -97,6 +97,8 @@ describe("a node SIGKILLed in the middle of inserts", () => {
   it("restarted on its disk directory, the node re-advertises only whole blocks: every copy it serves matches its descriptor", async () => {
     const victim = nodeConfig(VICTIM);
     const restarted = await startNodeProcess({ configOverrides: victim, startTimeoutMs: 60_000 });
+    // The killed process's handle still owns its temp dir: stopping it (already exited) removes that.
+    nodes.push(nodes[VICTIM]!);
     nodes[VICTIM] = restarted;
     const files = await listFiles(victim.disk!.directory!);
     expect(files.filter((f) => f.startsWith("tmp/"))).toEqual([]);

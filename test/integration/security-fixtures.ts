@@ -53,7 +53,9 @@ export async function spawnNode(config: ConfigOverrides, env: NodeJS.ProcessEnv 
   const stop = async (): Promise<void> => {
     stopping = true;
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    const forced = setTimeout(() => child.kill("SIGKILL"), 15_000);
     await exited;
+    clearTimeout(forced);
     process.removeListener("exit", killOnExit);
     await removeDir(tmp);
   };

@@ -1,4 +1,6 @@
+import { once } from "node:events";
 import { readFile } from "node:fs/promises";
+import { connect as connectTcp } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PeerClient } from "../../sdk/peer-client.js";
 import { peerSecurity } from "../../sdk/peer-security.js";
@@ -21,6 +23,7 @@ const SECRET_A = `node-a-secret-${uniqueName("s")}`;
 const SECRET_B = `node-b-secret-${uniqueName("s")}`;
 const S3_SECRET = `s3-secret-key-${uniqueName("k")}`;
 const KiB = 1024;
+const HEADER_TIMEOUT_MS = 3000;
 
 let certs: TestCerts;
 let a: { node: SpawnedNode; config: ConfigOverrides };
@@ -33,7 +36,7 @@ function configA(): ConfigOverrides {
     namespace: uniqueName("sec-a"),
     auth: { secret: SECRET_A },
     tls: { enabled: true, certFile: certs.serverCertFile, keyFile: certs.serverKeyFile, caFile: certs.caFile },
-    node: { metricsHost: "127.0.0.1", metricsPort: 0 },
+    node: { metricsHost: "127.0.0.1", metricsPort: 0, headerTimeoutMs: HEADER_TIMEOUT_MS },
     memory: { capacityBytes: 64 * KiB },
     cluster: { requestTimeoutMs: 10_000 },
   });
@@ -141,6 +144,19 @@ describe("a node with a cluster secret, TLS on the data path and a separate metr
     const err = await rejection(untrusting.insert("tls/other-ca", "x"));
     expect(err.code).toBe(ErrorCode.NODE);
     expect(metric(await scrapeA(), "kvcache_connections_refused_total", 'reason="tls"') - before).toBeGreaterThanOrEqual(2);
+  });
+
+  it(`a connection that stalls before finishing its handshake is closed after node.headerTimeoutMs (${HEADER_TIMEOUT_MS} ms) and counted`, async () => {
+    const before = metric(await scrapeA(), "kvcache_connections_refused_total", 'reason="tls"');
+    const [host, port] = [a.node.address.split(":")[0]!, Number(a.node.address.split(":")[1])];
+    const socket = connectTcp({ host, port });
+    socket.on("error", () => undefined);
+    await once(socket, "connect");
+    const openedAt = Date.now();
+    socket.write(Buffer.from([0x16, 0x03, 0x01])); // the first bytes of a TLS record, then nothing
+    await once(socket, "close");
+    expect(Date.now() - openedAt).toBeGreaterThanOrEqual(HEADER_TIMEOUT_MS - 100);
+    expect(metric(await scrapeA(), "kvcache_connections_refused_total", 'reason="tls"') - before).toBe(1);
   });
 
   it("/metrics and /dashboard answer only on the metrics address; the admin port keeps /healthz and /readyz", async () => {

@@ -14,9 +14,9 @@ import { inParallel, insertInto, loadInto, SdkPool, Tally, type TestBlock } from
  * Soak: several clients insert and load concurrently against 3 node processes
  * whose memory (1 MiB) and disk (4 MiB) tiers are far smaller than what is
  * written, so blocks keep moving memory → disk → S3. Bounded to SOAK_SECONDS
- * (default 40) of load; set SOAK_SECONDS=600 for a long run.
+ * (default 30) of load; set SOAK_SECONDS=600 for a long run.
  */
-const SECONDS = Number(process.env["SOAK_SECONDS"] ?? 40);
+const SECONDS = Number(process.env["SOAK_SECONDS"] ?? 30);
 const CLIENTS = 4;
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,4 +1,4 @@
-import { connect, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PeerClient } from "../../sdk/peer-client.js";
@@ -7,7 +7,7 @@ import { ErrorCode, KvCacheError } from "../../src/errors.js";
 import { ConnectionMetrics } from "../../src/node/connection-metrics.js";
 import { DataServer } from "../../src/node/data-server.js";
 import { silentLogger } from "../../src/node/logger.js";
-import type { RequestHandler } from "../../src/node/server-connection.js";
+import { ServerConnection, type RequestHandler } from "../../src/node/server-connection.js";
 import { responseParser } from "../../src/wire/frame-parser.js";
 import { encodeRequestHeader, type ResponseFrame } from "../../src/wire/frames.js";
 import { encodeHello, SecretVerifier } from "../../src/wire/hello.js";
@@ -204,6 +204,31 @@ describe("data server against slow and hostile clients", () => {
     await waitFor(() => server.connectionCount === 0, { what: "the half-sent connection to be dropped" });
     expect(handled).toEqual([]);
     await peer(address).ping();
+  });
+
+  it("a client that resets its connection (RST), mid-frame or right after a refusal, closes it cleanly: \"closed\" resolves, never rejects", async () => {
+    const outcomes: string[] = [];
+    const accepted: Socket[] = [];
+    const tcp = createServer((socket) => {
+      accepted.push(socket);
+      const conn = new ServerConnection(socket, { limits: wireLimits(LIMITS), verifier: new SecretVerifier(SECRET), headerTimeoutMs: 5000, idleTimeoutMs: 5000 }, async () => ({ status: Status.OK }), silentLogger);
+      conn.closed.then(() => outcomes.push("closed"), (err: Error) => outcomes.push(`rejected: ${err.message}`));
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, "127.0.0.1", resolve));
+    cleanupAfterTest(() => new Promise((resolve) => tcp.close(resolve)));
+    const port = (tcp.address() as AddressInfo).port;
+    for (let i = 0; i < 10; i++) {
+      const c = rawClient(port);
+      await c.connected;
+      const sent = i % 2 === 0 ? helloFrame(SECRET).subarray(0, 30) : getFrame();
+      c.socket.write(sent);
+      // Reset only once the node has read what was sent (and, for a refused frame, answered it).
+      await waitFor(() => accepted[i] !== undefined && accepted[i]!.bytesRead === sent.length && (i % 2 === 0 || c.frames.length > 0), { what: "the node to read the bytes" });
+      c.socket.resetAndDestroy();
+      await c.closed;
+    }
+    await waitFor(() => outcomes.length === 10, { what: "all 10 connections to close" });
+    expect(outcomes).toEqual(Array(10).fill("closed"));
   });
 
   it("refuses connections over node.maxConnections before reading a byte", async () => {
