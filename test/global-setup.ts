@@ -1,7 +1,7 @@
 import { CreateBucketCommand, HeadBucketCommand } from "@aws-sdk/client-s3";
 import type { TestProject } from "vitest/node";
 import { startEtcd, isHealthy } from "./helpers/etcd-process.js";
-import { ensureEtcdInstalled } from "./helpers/install-etcd.js";
+import { ensureDebianPackage, ensureEtcdInstalled } from "./helpers/install-etcd.js";
 import type { TestS3 } from "./helpers/env.js";
 import { makeTestS3Client } from "./helpers/s3-client.js";
 import { startS3rver } from "./helpers/s3rver-process.js";
@@ -45,6 +45,8 @@ async function provideEtcd(teardowns: Teardown[]): Promise<string[]> {
     return external;
   }
   await ensureEtcdInstalled();
+  await ensureDebianPackage("/usr/bin/chromium", "chromium");
+  await ensureDebianPackage("/usr/bin/openssl", "openssl");
   const etcd = await startEtcd({ name: "test-etcd" });
   teardowns.push(() => etcd.stop());
   return [etcd.endpoint];
