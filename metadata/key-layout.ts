@@ -20,6 +20,7 @@
  *   over that space alone, and string keys never match token keys.
  */
 import type { EncodedKey, KeyKind } from "../src/keys.js";
+import { percentEncode } from "../src/namespace.js";
 import { prefixEnd } from "./bytes.js";
 
 /** A contiguous etcd key range `[start, end)`. */
@@ -33,12 +34,7 @@ const UNRESERVED = /^[A-Za-z0-9._-]$/;
 
 /** Percent-encodes a namespace or node id (see the module comment). */
 export function escapeName(name: string): string {
-  let out = "";
-  for (const byte of Buffer.from(name, "utf8")) {
-    const ch = String.fromCharCode(byte);
-    out += UNRESERVED.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
+  return percentEncode(name, UNRESERVED);
 }
 
 /** Reverses {@link escapeName}; `undefined` for text escapeName could not have produced. */

@@ -21,3 +21,17 @@ export function namespaceProblem(value: unknown): string | undefined {
   if (value.split("/").some((s) => s === "" || s === "." || s === "..")) return "must not have an empty, '.' or '..' segment between '/'";
   return undefined;
 }
+
+/**
+ * Percent-encodes every UTF-8 byte of `text` whose character `safe` does not
+ * match (as `%XX`, upper-case hex), so the result holds only safe characters
+ * and '%'. The etcd layout keeps '.', the S3 layout does not (no '..' segment).
+ */
+export function percentEncode(text: string, safe: RegExp): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) {
+    const ch = String.fromCharCode(byte);
+    out += safe.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}

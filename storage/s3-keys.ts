@@ -1,5 +1,6 @@
 import { assertBlockId, isBlockId, type BlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
+import { percentEncode } from "../src/namespace.js";
 
 /**
  * Object key layout of the S3 tier: `<prefix>/<namespace-encoded>/<blockId>`.
@@ -40,10 +41,5 @@ const SAFE_BYTE = /^[A-Za-z0-9_-]$/;
 
 /** Percent-encodes every UTF-8 byte outside [A-Za-z0-9_-] (so '.', '/', '%' included). */
 export function encodeNamespace(namespace: string): string {
-  let out = "";
-  for (const byte of Buffer.from(namespace, "utf8")) {
-    const ch = String.fromCharCode(byte);
-    out += SAFE_BYTE.test(ch) ? ch : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
+  return percentEncode(namespace, SAFE_BYTE);
 }
