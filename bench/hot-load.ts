@@ -57,25 +57,31 @@ async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings
   const runs = contenders(deps, raws, s, size, await storeBlocks(deps, size));
   await interleave(1, runs); // warm-up: connections, JIT
   const result = await interleave(s.rounds, runs);
-  const [mine, theirs, ceiling, onread] = (["sdk", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary];
-  const row = (baseline: string, base: Summary, target?: number): BenchRow => ({
+  const [mine, into, theirs, ceiling, onread] = (["sdk", "into", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary];
+  const row = (how: string, ours: Summary, baseline: string, base: Summary, target?: number): BenchRow => ({
     section: "hot-tier load",
-    name: `tryLoad hit ${sizeLabel(size)}, ${s.concurrency} concurrent`,
-    value: mine.gbps,
+    name: `tryLoad hit ${sizeLabel(size)}${how}, ${s.concurrency} concurrent`,
+    value: ours.gbps,
     unit: "GB/s",
-    extra: describe(mine),
+    extra: describe(ours),
     baseline: { name: baseline, value: base.gbps, extra: describe(base) },
     ...(target !== undefined && size === MiB ? { target: { op: ">=", ratio: target } } : {}),
   });
-  return [row("Redis GET (ioredis)", theirs, 2.0), row("raw loopback TCP", ceiling, 0.5), row("raw TCP, onread into a reused buffer", onread)];
+  const reused = " into a reused buffer";
+  return [
+    row("", mine, "Redis GET (ioredis)", theirs), row("", mine, "raw loopback TCP", ceiling),
+    row(reused, into, "Redis GET (ioredis)", theirs, 2.0), row(reused, into, "raw loopback TCP", ceiling, 0.5), row(reused, into, "raw TCP, onread into a reused buffer", onread),
+  ];
 }
 
 /** One round of each contender: the SDK, Redis, and the raw socket read both ways. */
 function contenders(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, size: number, keys: readonly string[]): Record<string, () => Promise<Round>> {
   const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
   const round = (pids: readonly number[], op: (i: number, worker: number) => Promise<number>) => () => measuredRound(pids, () => runRound(ops, s.concurrency, op));
+  const buffers = Array.from({ length: s.concurrency }, () => Buffer.alloc(size));
   return {
     sdk: round(deps.pids.sdk, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length),
+    into: round(deps.pids.sdk, async (i, worker) => (await deps.client.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
     redis: round(deps.pids.redis, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length),
     raw: round(deps.pids.raw, (_, worker) => raws.plain[worker]!.fetch(size)),
     direct: round(deps.pids.raw, (_, worker) => raws.direct[worker]!.fetch(size)),

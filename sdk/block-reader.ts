@@ -21,15 +21,15 @@ export interface BlockRead {
  * Reads the block a descriptor names: its live holders first (rendezvous order),
  * then up to {@link FALLBACK_NODES} other live nodes, one at a time, each
  * bounded by the request deadline. A copy whose size or checksum does not match
- * the descriptor is skipped. Throws ERR_NO_NODES when no node produced the
+ * the descriptor is skipped. With `into` the bytes land in the caller's buffer. Throws ERR_NO_NODES when no node produced the
  * block (the last node error as cause).
  */
-export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): Promise<BlockRead> {
+export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor, into?: Uint8Array): Promise<BlockRead> {
   const candidates = readCandidates(deps, key, descriptor);
   let lastError: unknown;
   for (const peer of candidates) {
     try {
-      const block = await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal }));
+      const block = await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal, into }));
       if (block === undefined) continue;
       if (matches(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
       lastError = mismatch(peer, descriptor);

@@ -58,10 +58,12 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
   /**
    * The block of the deepest stored prefix of `query` (the query itself included),
    * or null. The query may be longer than `limits.maxKeyBytes`; keys may not.
+   * With `options.into` the block is read into the caller's buffer (see LoadOptions).
    */
-  async tryLoad<Q extends CacheKey>(query: Q): Promise<T.LoadHit<Q> | null> {
+  async tryLoad<Q extends CacheKey>(query: Q, options?: T.LoadOptions): Promise<T.LoadHit<Q> | null> {
     this.#assertOpen();
-    return this.#tryLoad(query, V.validQuery(query, this.#ctx.config.limits));
+    const into = V.validInto(options);
+    return this.#tryLoad(query, V.validQuery(query, this.#ctx.config.limits), into);
   }
 
   /** Like tryLoad without fetching the data: the deepest stored prefix and its block size, or null. */
@@ -124,18 +126,22 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
     return this.#track("insert", () => writeBlock(this.#deps, item.key, item.bytes, item.overwrite), (r) => (r.inserted ? "ok" : "exists"));
   }
 
-  #tryLoad<Q extends CacheKey>(query: Q, key: EncodedKey): Promise<T.LoadHit<Q> | null> {
-    return this.#soft("tryLoad", () => loadPrefix(this.#deps, this.#ctx.metrics, query, key));
+  #tryLoad<Q extends CacheKey>(query: Q, key: EncodedKey, into?: Uint8Array): Promise<T.LoadHit<Q> | null> {
+    return this.#soft("tryLoad", () => loadPrefix(this.#deps, this.#ctx.metrics, query, key, into));
   }
 
-  /** A lookup: a miss is null; an infrastructure failure is a counted, emitted miss unless strict. */
+  /**
+   * A lookup: a miss is null; an infrastructure failure is a counted, emitted
+   * miss unless strict. A block too large for the caller's `into` is the
+   * caller's to handle, so it always throws.
+   */
   async #soft<R>(op: T.SdkOp, work: () => Promise<R | null>): Promise<R | null> {
     const label = (r: Soft<R>): SdkResult => (r === DEGRADED ? "degraded" : r === null ? "miss" : "hit");
     const out = await this.#track<Soft<R>>(op, async () => {
       try {
         return await work();
       } catch (err) {
-        if (!isKvCacheError(err) || this.#ctx.config.sdk.strict) throw err;
+        if (!isKvCacheError(err) || err.code === ErrorCode.BUFFER_TOO_SMALL || this.#ctx.config.sdk.strict) throw err;
         this.reportDegraded(op, err);
         return DEGRADED;
       }

@@ -17,7 +17,11 @@ export class LocalPeer implements BlockPeer {
 
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     const block = await this.store.get(id, options);
-    return block === undefined ? undefined : { ...block, data: Buffer.from(block.data) };
+    if (block === undefined) return undefined;
+    const into = options?.into;
+    if (into === undefined || into.length < block.data.length) return { ...block, data: Buffer.from(block.data) };
+    into.set(block.data);
+    return { ...block, data: into.subarray(0, block.data.length) };
   }
 
   put(id: BlockId, block: Block, options?: PeerOptions): Promise<void> {

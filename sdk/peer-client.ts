@@ -37,9 +37,10 @@ interface Outgoing {
 
 /**
  * The network client of one cache node ({@link BlockPeer} over the wire
- * protocol in src/wire/). Payloads go out as separate buffers and replies are
- * copied once, from socket chunks into the block's own buffer; a GET reply is
- * verified against its checksum and a mismatch is a counted miss.
+ * protocol in src/wire/). Payloads go out as separate buffers; a reply body is
+ * read straight into its own buffer (the caller's, with PeerOptions.into) over
+ * plain TCP, or copied there once from TLS chunks. A GET reply is verified
+ * against its checksum and a mismatch is a counted miss.
  */
 export class PeerClient implements BlockPeer {
   readonly nodeId: string;
@@ -117,7 +118,7 @@ export class PeerClient implements BlockPeer {
       const conn = await this.pool.acquire(deadline.signal);
       let reply: ResponseFrame;
       try {
-        reply = await this.exchange(conn, out, deadline.signal);
+        reply = await this.exchange(conn, out, deadline.signal, options?.into);
       } catch (err) {
         conn.destroy(err);
         throw err;
@@ -133,12 +134,12 @@ export class PeerClient implements BlockPeer {
     }
   }
 
-  private exchange(conn: PeerConnection, out: Outgoing, signal: AbortSignal): Promise<ResponseFrame> {
+  private exchange(conn: PeerConnection, out: Outgoing, signal: AbortSignal, into: Uint8Array | undefined): Promise<ResponseFrame> {
     const requestId = this.takeRequestId();
     const header = encodeRequestHeader({
       op: out.op, requestId, blockId: out.id, checksum: out.checksum ?? 0, tagLength: out.tag?.length ?? 0, dataLength: out.data?.length ?? 0,
     });
-    return conn.exchange(requestId, header, out.tag, out.data, signal);
+    return conn.exchange(requestId, header, out.tag, out.data, signal, out.op === Op.GET ? into : undefined);
   }
 
   /** A signal that fires with ERR_TIMEOUT after timeoutMs, or with ERR_ABORTED when `signal` does. */

@@ -3,7 +3,7 @@ import { connect as connectTls } from "node:tls";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { DirectReader } from "../src/wire/direct-reader.js";
 import { responseParser } from "../src/wire/frame-parser.js";
-import { protocolError, writeFrame, type ResponseFrame } from "../src/wire/frames.js";
+import { protocolError, writeFrame, type ResponseFields, type ResponseFrame } from "../src/wire/frames.js";
 import { encodeHello, HELLO_REQUEST_ID } from "../src/wire/hello.js";
 import { decodeErrorBody } from "../src/wire/messages.js";
 import { Status, type WireLimits } from "../src/wire/protocol.js";
@@ -26,6 +26,8 @@ export function parseAddress(address: string): PeerAddress {
 
 interface Exchange {
   readonly requestId: number;
+  /** Where an OK reply's body goes when it fits (PeerOptions.into). */
+  readonly into: Buffer | undefined;
   resolve(frame: ResponseFrame): void;
   reject(err: unknown): void;
 }
@@ -85,15 +87,16 @@ export class PeerConnection {
    * or with the signal's reason when it fires first.
    */
   static async open(options: ConnectOptions, onClose: (c: PeerConnection) => void, signal: AbortSignal): Promise<PeerConnection> {
-    const reader = new DirectReader(responseParser(options.limits));
+    let conn: PeerConnection | undefined;
+    const reader = new DirectReader(responseParser(options.limits, (header, length) => conn?.bodyTarget(header, length)));
     const socket = await openSocket(options, reader, signal);
     // The owner hears of a close only once it has the connection: a failed set-up is reported by rejecting.
     let handedOver = false;
-    const conn = new PeerConnection(socket, reader, options.tls === undefined, options.mapError, (c) => handedOver && onClose(c));
+    conn = new PeerConnection(socket, reader, options.tls === undefined, options.mapError, (c) => handedOver && onClose(c));
     if (options.secret !== undefined) {
       const hello = encodeHello(options.secret);
       try {
-        const reply = await conn.exchange(HELLO_REQUEST_ID, hello.header, undefined, hello.data, signal);
+        const reply = await conn.exchange(HELLO_REQUEST_ID, hello.header, undefined, hello.data, signal, undefined);
         if (reply.status !== Status.OK) throw protocolError(`HELLO answered status ${reply.status}`);
       } catch (err) {
         conn.destroy(err);
@@ -109,8 +112,13 @@ export class PeerConnection {
     return !this.dead;
   }
 
-  /** Sends one frame and resolves its response. Aborting `signal` destroys the connection. */
-  exchange(requestId: number, header: Buffer, tag: Uint8Array | undefined, payload: Uint8Array | undefined, signal: AbortSignal): Promise<ResponseFrame> {
+  /**
+   * Sends one frame and resolves its response; an OK reply's body is read into
+   * `into` when it fits. Aborting `signal` destroys the connection.
+   */
+  exchange(
+    requestId: number, header: Buffer, tag: Uint8Array | undefined, payload: Uint8Array | undefined, signal: AbortSignal, into: Uint8Array | undefined,
+  ): Promise<ResponseFrame> {
     if (this.dead || this.current !== undefined) return Promise.reject(this.mapError(new Error("connection is not idle")));
     return new Promise((resolve, reject) => {
       const onAbort = (): void => this.destroy(signal.reason);
@@ -120,6 +128,7 @@ export class PeerConnection {
       };
       this.current = {
         requestId,
+        into: into === undefined ? undefined : Buffer.from(into.buffer, into.byteOffset, into.length),
         resolve: (frame) => { settle(); resolve(frame); },
         reject: (err) => { settle(); reject(err); },
       };
@@ -135,6 +144,13 @@ export class PeerConnection {
     this.socket.destroy();
     this.current?.reject(reason);
     this.onClose(this);
+  }
+
+  /** The caller's buffer for the body of the reply in hand, if it asked for one and the body fits. */
+  private bodyTarget(header: ResponseFields, length: number): Buffer | undefined {
+    const current = this.current;
+    if (current?.into === undefined || header.requestId !== current.requestId || header.status !== Status.OK) return undefined;
+    return length <= current.into.length ? current.into : undefined;
   }
 
   private receive(frames: readonly ResponseFrame[]): void {

@@ -17,6 +17,18 @@ export interface LoadHit<Q extends CacheKey = CacheKey> {
   readonly data: Buffer;
 }
 
+export interface LoadOptions {
+  /**
+   * Read the block into this buffer instead of a new one: `data` is then a view
+   * of its first `size` bytes. A process that loads many blocks through one
+   * reused buffer (a pinned staging area, a KV slab) allocates nothing per
+   * load. A block larger than `into` throws ERR_BUFFER_TOO_SMALL (its size in
+   * details.size; matchPrefix tells it beforehand). Do not share one `into`
+   * between loads in flight; after a miss its contents are unspecified.
+   */
+  readonly into?: Uint8Array;
+}
+
 /** A matchPrefix hit: the deepest stored prefix and its block's size in bytes (no data fetched). */
 export interface PrefixMatch<Q extends CacheKey = CacheKey> {
   readonly matchedPrefix: MatchedPrefix<Q>;

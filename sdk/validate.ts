@@ -50,6 +50,15 @@ export function validOverwrite(options: unknown): boolean {
   return overwrite ?? false;
 }
 
+/** `options.into` of tryLoad: undefined, or a Uint8Array (a Buffer is one). */
+export function validInto(options: unknown): Uint8Array | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") throw invalid(`tryLoad options must be an object; got ${describeType(options)}`);
+  const into = (options as { into?: unknown }).into;
+  if (into !== undefined && !(into instanceof Uint8Array)) throw invalid(`options.into must be a Buffer or Uint8Array; got ${describeType(into)}`);
+  return into;
+}
+
 export function validArray(value: unknown, what: string): readonly unknown[] {
   if (!Array.isArray(value)) throw invalid(`${what} must be an array; got ${describeType(value)}`);
   return value;

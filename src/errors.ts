@@ -16,6 +16,8 @@ export const ErrorCode = {
   BLOCK_TOO_LARGE: "ERR_BLOCK_TOO_LARGE",
   /** Block data is not a Buffer, Uint8Array or string. */
   INVALID_DATA: "ERR_INVALID_DATA",
+  /** A block does not fit the buffer a load was asked to read it into (tryLoad's `into`). */
+  BUFFER_TOO_SMALL: "ERR_BUFFER_TOO_SMALL",
   /** A function argument other than key or data is wrong (type, range). */
   INVALID_ARGUMENT: "ERR_INVALID_ARGUMENT",
   /** Configuration failed schema validation (unknown key, bad value, unreadable file). */

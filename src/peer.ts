@@ -4,6 +4,13 @@ import type { Block, BlockId } from "./block.js";
 export interface PeerOptions {
   /** Aborts the request (ERR_ABORTED); the configured per-request timeout applies as well (ERR_TIMEOUT). */
   readonly signal?: AbortSignal;
+  /**
+   * GET only: a buffer the block's bytes are read into when they fit (the
+   * returned block's data is then a view of its first `size` bytes), so a
+   * caller that reuses one buffer allocates nothing per load. Too small: a new
+   * buffer is used. After a miss or failure its contents are unspecified.
+   */
+  readonly into?: Uint8Array;
 }
 
 /** A node's tier sizes and counters, as its STATS request reports them. */

@@ -34,6 +34,13 @@ const RESPONSES: FrameKind<ResponseFields, ResponseFrame> = {
 export type AdmitHeader<H> = (header: H) => void;
 
 /**
+ * Where a frame's body goes: a buffer of at least `length` bytes the caller
+ * owns (its first `length` bytes become the body), or undefined for a fresh
+ * buffer of exactly that size. Asked once per frame, after `admit`.
+ */
+export type BodyTarget<H> = (header: H, length: number) => Buffer | undefined;
+
+/**
  * Incremental frame parser: feed it socket chunks as they arrive, get whole
  * frames back. Lengths are checked against the limits as soon as a header is
  * complete, and the header passed to `admit`, before anything of the announced
@@ -58,6 +65,7 @@ export class FrameParser<H, F> {
     private readonly kind: FrameKind<H, F>,
     private readonly limits: WireLimits,
     private readonly admit?: AdmitHeader<H>,
+    private readonly bodyTarget?: BodyTarget<H>,
   ) {
     this.header = Buffer.alloc(kind.headerBytes);
   }
@@ -131,8 +139,13 @@ export class FrameParser<H, F> {
     this.admit?.(decoded.header);
     this.pending = decoded;
     this.tag = decoded.tagLength > 0 ? Buffer.allocUnsafeSlow(decoded.tagLength) : undefined;
-    this.body = decoded.bodyLength > 0 ? Buffer.allocUnsafeSlow(decoded.bodyLength) : EMPTY;
+    this.body = decoded.bodyLength > 0 ? this.bodyBuffer(decoded) : EMPTY;
     this.fill = 0;
+  }
+
+  private bodyBuffer(decoded: DecodedHeader<H>): Buffer {
+    const given = this.bodyTarget?.(decoded.header, decoded.bodyLength);
+    return given !== undefined && given.length >= decoded.bodyLength ? given.subarray(0, decoded.bodyLength) : Buffer.allocUnsafeSlow(decoded.bodyLength);
   }
 
   /** Tag then body are filled as one logical region of tagLength + bodyLength bytes. */
@@ -171,7 +184,7 @@ export function requestParser(limits: WireLimits, admit?: AdmitHeader<RequestFie
   return new FrameParser(REQUESTS, limits, admit);
 }
 
-/** The client's parser: responses from a node. */
-export function responseParser(limits: WireLimits): ResponseParser {
-  return new FrameParser(RESPONSES, limits);
+/** The client's parser: responses from a node; `bodyTarget` may place a reply body in the caller's buffer. */
+export function responseParser(limits: WireLimits, bodyTarget?: BodyTarget<ResponseFields>): ResponseParser {
+  return new FrameParser(RESPONSES, limits, undefined, bodyTarget);
 }

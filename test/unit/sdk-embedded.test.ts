@@ -48,6 +48,30 @@ describe("embedded mode", () => {
     expect((await a.tryLoad([7, 8]))?.data.toString()).toBe("original");
   });
 
+  it("tryLoad reads into the caller's buffer; a buffer too small throws ERR_BUFFER_TOO_SMALL even when not strict", async () => {
+    const sdk = await embedded();
+    await using client = await sdk.connect();
+    await client.insert("into/a", block(1, 20 * KiB));
+    const into = Buffer.alloc(32 * KiB);
+    const hit = await client.tryLoad("into/a/b", { into });
+    expect(hit?.matchedPrefix).toBe("into/a");
+    expect(hit!.data.buffer).toBe(into.buffer);
+    expect(Buffer.compare(hit!.data, block(1, 20 * KiB))).toBe(0);
+    into.fill(0);
+    expect(Buffer.compare((await client.tryLoad("into/a"))!.data, block(1, 20 * KiB))).toBe(0);
+    const u8 = new Uint8Array(20 * KiB);
+    expect(Buffer.compare((await client.tryLoad("into/a", { into: u8 }))!.data, block(1, 20 * KiB))).toBe(0);
+    expect(await client.tryLoad("elsewhere", { into })).toBeNull();
+    const small = await client.tryLoad("into/a", { into: Buffer.alloc(10) }).then(() => undefined, (e: unknown) => e);
+    expect(small).toBeInstanceOf(KvCacheError);
+    expect((small as KvCacheError).code).toBe(ErrorCode.BUFFER_TOO_SMALL);
+    expect((small as KvCacheError).details).toMatchObject({ size: 20 * KiB, capacity: 10 });
+    for (const bad of [{ into: "x" }, { into: [1, 2] }, 5]) {
+      const err = await client.tryLoad("into/a", bad as never).then(() => undefined, (e: unknown) => e);
+      expect((err as KvCacheError).code).toBe(ErrorCode.INVALID_ARGUMENT);
+    }
+  });
+
   it("blocks evicted from memory load from disk; what disk drops loses its entry; tiers stay within capacity", async () => {
     const sdk = await embedded({ memory: { capacityBytes: 64 * KiB }, disk: { capacityBytes: 256 * KiB } });
     await using client = await sdk.connect();

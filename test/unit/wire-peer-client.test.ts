@@ -1,5 +1,6 @@
 import { connect } from "node:net";
 import { randomBytes } from "node:crypto";
+import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { PeerClient } from "../../sdk/peer-client.js";
 import { makeBlock, newBlockId, type Block } from "../../src/block.js";
@@ -72,6 +73,36 @@ describe("PeerClient over a DataServer", () => {
     expect(await c.get(blocks[2]!.id)).toBeUndefined();
     await c.ping();
     expect(server.connectionCount).toBe(1);
+  });
+
+  it("reads a GET reply into the caller's buffer when it fits, into a new one when not, and never on NOT_FOUND", async () => {
+    const { address } = await startServer();
+    const c = client(address);
+    const small = { id: newBlockId(), block: makeBlock(randomBytes(100 << 10), Buffer.from("tag")) };
+    const large = { id: newBlockId(), block: makeBlock(randomBytes(3 << 20)) };
+    for (const { id, block } of [small, large]) await c.put(id, block);
+    const into = Buffer.alloc(1 << 20, 0xee);
+    for (let round = 0; round < 3; round++) {
+      const got = await c.get(small.id, { into });
+      expect(got!.data.buffer).toBe(into.buffer);
+      expect(got!.data.byteOffset).toBe(into.byteOffset);
+      expect(Buffer.compare(got!.data, small.block.data)).toBe(0);
+      expect(into.subarray(small.block.data.length).every((b) => b === 0xee)).toBe(true);
+    }
+    const big = await c.get(large.id, { into });
+    expect(big!.data.buffer).not.toBe(into.buffer);
+    expect(Buffer.compare(big!.data, large.block.data)).toBe(0);
+    expect(await c.get(newBlockId(), { into })).toBeUndefined();
+  });
+
+  it("counts a corrupt reply read into the caller's buffer as a miss", async () => {
+    const { address } = await startServer({ corrupt: true });
+    const metrics = new CacheMetrics(new Registry());
+    const c = client(address, { metrics });
+    const id = newBlockId();
+    await c.put(id, makeBlock(randomBytes(4096)));
+    expect(await c.get(id, { into: Buffer.alloc(8192) })).toBeUndefined();
+    expect((await metrics.checksumFailures.get()).values.find((v) => v.labels["tier"] === "network")?.value).toBe(1);
   });
 
   it("opens at most maxConnections sockets and queues the rest", async () => {
