@@ -21,9 +21,11 @@ export interface ColdDeps {
 }
 
 /**
- * tryLoad of blocks held only in S3 (lookup in etcd, GET to the node, which
- * reads and verifies the object and forwards it) vs a raw GetObject of the same
+ * tryLoad of blocks held only in S3 (lookup in etcd, then, the SDK having S3
+ * settings, a GetObject of its own, verified) vs a raw GetObject of the same
  * objects from this process, with a client built by the S3 tier's own factory.
+ * Each round reads every block three times, so a round lasts long enough for
+ * its CPU figure (100 Hz ticks) to mean something.
  */
 export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchRow[]> {
   const config = loadConfig({ overrides: { s3: deps.s3 }, env: {} }).s3;
@@ -36,7 +38,7 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
       for (const [i, key] of keys.entries()) await deps.client.insert(key, patternBytes(3 * size + i, size), { overwrite: true });
       const objects = (await listObjects(s3, config.bucket, config.prefix)).filter((k) => !before.has(k));
       if (objects.length !== keys.length) throw new Error(`expected ${keys.length} new S3 objects, found ${objects.length}`);
-      const ops = Math.max(s.concurrency * 2, s.blocks);
+      const ops = Math.max(s.concurrency * 2, s.blocks * 3);
       const sdk = (): Promise<Round> => measuredRound(deps.pids.sdk, () => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length));
       const raw = (): Promise<Round> => measuredRound(deps.pids.raw, () => runRound(ops, s.concurrency, async (i) => {
         const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: objects[i % objects.length]! }));

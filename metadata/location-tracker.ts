@@ -17,6 +17,16 @@ export interface BlockMove {
 
 export type TrackerAction = "held" | "released" | "storedInS3" | "spilled";
 
+/**
+ * Waits before asking again when a release or spill finds no descriptor yet: a
+ * block can leave a node during its own PUT (a block larger than memory goes
+ * straight to S3) or just after, before the client has published the
+ * descriptor naming this node. About 1.7 s in all; the sweep repairs anything later.
+ */
+const ABSENT_RETRY_MS = [20, 80, 320, 1280] as const;
+
+type Outcome = "matched" | "absent" | "other" | "failed";
+
 export interface LocationTrackerOptions {
   readonly store: MetadataStore;
   /** This node's id, as descriptors name holders. */
@@ -66,7 +76,7 @@ export class LocationTracker {
 
   /** Removes this node as a holder; an entry left with no copy anywhere is deleted. */
   released(id: BlockId, owner: BlockOwner): Promise<boolean> {
-    return this.change(id, owner, "released", (d) => this.withoutMe(d));
+    return this.change(id, owner, "released", (d) => this.withoutMe(d), true);
   }
 
   /** Records that a complete copy is durable in S3. */
@@ -80,7 +90,7 @@ export class LocationTracker {
    * in between (invariant 4). Call it only once the S3 copy is durable.
    */
   spilled(id: BlockId, owner: BlockOwner): Promise<boolean> {
-    return this.change(id, owner, "spilled", (d) => (d.s3 && !d.holders.includes(this.nodeId) ? undefined : { ...d, s3: true, holders: d.holders.filter((h) => h !== this.nodeId) }));
+    return this.change(id, owner, "spilled", (d) => (d.s3 && !d.holders.includes(this.nodeId) ? undefined : { ...d, s3: true, holders: d.holders.filter((h) => h !== this.nodeId) }), true);
   }
 
   /**
@@ -123,7 +133,7 @@ export class LocationTracker {
       this.options.onError?.(err, { id, action: "released" });
       return false;
     }
-    return this.apply(id, owner, "released", (d) => this.withoutMe(d));
+    return (await this.apply(id, owner, "released", (d) => this.withoutMe(d))) === "matched";
   }
 
   private withoutMe(d: BlockDescriptor): DescriptorUpdate {
@@ -132,9 +142,20 @@ export class LocationTracker {
     return holders.length === 0 && !d.s3 ? null : { ...d, holders };
   }
 
-  /** Queues a CAS update of `owner`'s descriptor behind earlier ones for `id`. */
-  private change(id: BlockId, owner: BlockOwner, action: TrackerAction, fn: (d: BlockDescriptor) => DescriptorUpdate): Promise<boolean> {
-    return this.enqueue(id, () => this.apply(id, owner, action, fn));
+  /**
+   * Queues a CAS update of `owner`'s descriptor behind earlier ones for `id`.
+   * `whenPublished`: a descriptor not there yet is waited for ({@link ABSENT_RETRY_MS}).
+   */
+  private change(id: BlockId, owner: BlockOwner, action: TrackerAction, fn: (d: BlockDescriptor) => DescriptorUpdate, whenPublished = false): Promise<boolean> {
+    return this.enqueue(id, async () => {
+      let outcome = await this.apply(id, owner, action, fn);
+      for (const ms of whenPublished ? ABSENT_RETRY_MS : []) {
+        if (outcome !== "absent") break;
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        outcome = await this.apply(id, owner, action, fn);
+      }
+      return outcome === "matched";
+    });
   }
 
   /** Runs `task` after every task queued before for `id`; tasks never reject. */
@@ -147,17 +168,17 @@ export class LocationTracker {
     return next;
   }
 
-  private async apply(id: BlockId, owner: BlockOwner, action: TrackerAction, fn: (d: BlockDescriptor) => DescriptorUpdate): Promise<boolean> {
-    let matched = false;
+  private async apply(id: BlockId, owner: BlockOwner, action: TrackerAction, fn: (d: BlockDescriptor) => DescriptorUpdate): Promise<Outcome> {
+    let outcome: Outcome = "absent";
     try {
       await this.store.update(owner.namespace, owner.key, (current) => {
-        matched = current !== undefined && current.blockId === id;
-        return matched ? fn(current!) : undefined;
+        outcome = current === undefined ? "absent" : current.blockId === id ? "matched" : "other";
+        return outcome === "matched" ? fn(current!) : undefined;
       });
-      return matched;
+      return outcome;
     } catch (err) {
       this.options.onError?.(err, { id, action });
-      return false;
+      return "failed";
     }
   }
 }

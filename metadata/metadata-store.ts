@@ -42,6 +42,19 @@ export interface NodeInfo {
   readonly adminAddress: string;
   /** Milliseconds since the epoch. */
   readonly startedAt: number;
+  /**
+   * Where the node's S3 tier keeps blocks, when it has one: clients holding S3
+   * credentials read cold blocks there directly (objects are
+   * `<prefix>/<namespace encoded>/<block id>` in `bucket`).
+   */
+  readonly s3?: S3Location;
+}
+
+/** An S3 tier's object layout, as nodes advertise it (no endpoint, no credentials). */
+export interface S3Location {
+  readonly bucket: string;
+  readonly prefix: string;
+  readonly namespace: string;
 }
 
 export type NodeEvent = { readonly type: "join" | "leave"; readonly nodeId: string; readonly node?: NodeInfo };

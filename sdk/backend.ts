@@ -1,6 +1,7 @@
 import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { CacheMetrics } from "../src/metrics.js";
 import type { PeerDirectory } from "./peer-directory.js";
+import type { BlockSource } from "./s3-reads.js";
 
 /**
  * A deployment as the SDK core sees it. Cluster mode: etcd metadata and the live
@@ -11,6 +12,8 @@ export interface Backend {
   readonly mode: "cluster" | "embedded";
   readonly metadata: MetadataStore;
   readonly peers: PeerDirectory;
+  /** Direct S3 reads of blocks no live node holds (cluster mode with S3 settings; see S3Reads). */
+  readonly s3?: BlockSource;
   /** Closes peers, then metadata; idempotent. */
   close(): Promise<void>;
 }

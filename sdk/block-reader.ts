@@ -1,8 +1,8 @@
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import type { EncodedKey } from "../src/keys.js";
-import type { BlockPeer } from "../src/peer.js";
 import type { BlockDescriptor } from "../metadata/metadata-store.js";
 import { callPeer, rankedPeers, type CoreDeps } from "./core.js";
+import type { BlockSource } from "./s3-reads.js";
 
 /**
  * Non-holders asked after the live holders. Any live node finds a block in its
@@ -11,7 +11,7 @@ import { callPeer, rankedPeers, type CoreDeps } from "./core.js";
  */
 const FALLBACK_NODES = 2;
 
-/** A block read: its bytes, and whether a holder served it (else a node loaded it from its S3 tier). */
+/** A block read: its bytes, and whether a holder served it (else it came from S3, directly or through a node). */
 export interface BlockRead {
   readonly data: Uint8Array;
   readonly fromHolder: boolean;
@@ -19,8 +19,9 @@ export interface BlockRead {
 
 /**
  * Reads the block a descriptor names: its live holders first (rendezvous order),
- * then up to {@link FALLBACK_NODES} other live nodes, one at a time, each
- * bounded by the request deadline. A copy whose size or checksum does not match
+ * then S3 directly when the block has an S3 copy and the SDK can read S3, then
+ * up to {@link FALLBACK_NODES} other live nodes, one at a time, each bounded by
+ * the request deadline. A copy whose size or checksum does not match
  * the descriptor is skipped. With `into` the bytes land in the caller's buffer. Throws ERR_NO_NODES when no node produced the
  * block (the last node error as cause).
  */
@@ -40,12 +41,13 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
   throw unavailable(descriptor, candidates.length, lastError);
 }
 
-function readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): BlockPeer[] {
+function readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): BlockSource[] {
   const ranked = rankedPeers(deps, key);
   const holders = new Set(descriptor.holders);
   const live = ranked.filter((p) => holders.has(p.nodeId));
   const others = ranked.filter((p) => !holders.has(p.nodeId)).slice(0, FALLBACK_NODES);
-  return [...live, ...others];
+  const s3 = descriptor.s3 && deps.s3 !== undefined ? [deps.s3] : [];
+  return [...live, ...s3, ...others];
 }
 
 /**
@@ -58,7 +60,7 @@ function matches(data: Uint8Array, checksum: number, d: BlockDescriptor): boolea
   return data.length === d.size && checksum >>> 0 === d.checksum >>> 0;
 }
 
-function mismatch(peer: BlockPeer, d: BlockDescriptor): KvCacheError {
+function mismatch(peer: BlockSource, d: BlockDescriptor): KvCacheError {
   return new KvCacheError(ErrorCode.CHECKSUM_MISMATCH, `node ${peer.nodeId} returned block ${d.blockId} with the wrong size or checksum`, {
     details: { nodeId: peer.nodeId, blockId: d.blockId },
   });

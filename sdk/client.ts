@@ -194,7 +194,7 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
 function coreDeps(ctx: ClientContext, onCleanupError: (error: unknown) => void): CoreDeps {
   const { config, backend } = ctx;
   return {
-    metadata: backend.metadata, peers: backend.peers, namespace: config.namespace,
+    metadata: backend.metadata, peers: backend.peers, ...(backend.s3 === undefined ? {} : { s3: backend.s3 }), namespace: config.namespace,
     replicas: config.cluster.replicas, requestTimeoutMs: config.cluster.requestTimeoutMs,
     now: ctx.now, onCleanupError,
   };

@@ -4,13 +4,15 @@ import type { Backend, BackendContext } from "./backend.js";
 import { ClusterPeerDirectory } from "./cluster-directory.js";
 import { PeerClient } from "./peer-client.js";
 import { peerSecurity } from "./peer-security.js";
+import { S3Reads } from "./s3-reads.js";
 
 /** Sockets one SDK process keeps to one node at most. */
 const CONNECTIONS_PER_NODE = 8;
 
 /**
  * Cluster mode: metadata in etcd, data on the live cache nodes over TCP (with
- * the cluster secret and TLS when configured).
+ * the cluster secret and TLS when configured), and cold blocks straight from
+ * S3 when the SDK has S3 settings (sdk.directS3Reads).
  * Rejects ERR_ETCD_UNAVAILABLE (naming the endpoints) when etcd cannot be reached.
  */
 export async function openClusterBackend(config: AppConfig, { metrics }: BackendContext): Promise<Backend> {
@@ -26,9 +28,10 @@ export async function openClusterBackend(config: AppConfig, { metrics }: Backend
       metrics,
       ...security,
     }));
+    const s3 = config.s3.endpoint !== "" && config.sdk.directS3Reads ? new S3Reads(config.s3, config.namespace, () => peers.nodes(), metrics) : undefined;
     let closing: Promise<void> | undefined;
-    const close = (): Promise<void> => (closing ??= peers.close().finally(() => metadata.close()));
-    return { mode: "cluster", metadata, peers, close };
+    const close = (): Promise<void> => (closing ??= Promise.all([peers.close(), s3?.close()]).finally(() => metadata.close()).then(() => undefined));
+    return { mode: "cluster", metadata, peers, close, ...(s3 === undefined ? {} : { s3 }) };
   } catch (err) {
     await metadata.close();
     throw err;

@@ -4,6 +4,7 @@ import type { BlockPeer } from "../src/peer.js";
 import { withDeadline } from "./deadline.js";
 import { rankNodes } from "./hrw.js";
 import type { PeerDirectory } from "./peer-directory.js";
+import type { BlockSource } from "./s3-reads.js";
 
 /**
  * What the SDK core works on, in both modes: metadata, the live peers, and the
@@ -13,6 +14,8 @@ import type { PeerDirectory } from "./peer-directory.js";
 export interface CoreDeps {
   readonly metadata: MetadataStore;
   readonly peers: PeerDirectory;
+  /** Direct S3 reads, tried for a block with an S3 copy once its live holders failed. */
+  readonly s3?: BlockSource;
   readonly namespace: string;
   /** Copies of each new block (cluster.replicas). */
   readonly replicas: number;
@@ -42,6 +45,6 @@ export function rankedPeers(deps: CoreDeps, key: EncodedKey): BlockPeer[] {
 }
 
 /** One request to one node, bounded by the request deadline. */
-export function callPeer<T>(deps: CoreDeps, peer: BlockPeer, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export function callPeer<T>(deps: CoreDeps, peer: Pick<BlockPeer, "nodeId">, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   return withDeadline(deps.requestTimeoutMs, `cache node ${peer.nodeId}`, fn);
 }

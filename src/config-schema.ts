@@ -128,5 +128,9 @@ export const configSchema = {
   sdk: {
     strict: { doc: "Throw typed errors from tryLoad on infrastructure failures instead of degrading to a miss.", format: Boolean, default: false, env: "DATENLORD_SDK_STRICT" },
     concurrency: { doc: "Most operations in flight at once in insertMany / tryLoadMany.", format: "positiveInt", default: 8, env: "DATENLORD_SDK_CONCURRENCY" },
+    directS3Reads: {
+      doc: "Cluster mode with s3.endpoint set: read a block no live node holds straight from S3 (one hop, where nodes advertise their layout) instead of through a node, which would also cache it.",
+      format: Boolean, default: true, env: "DATENLORD_SDK_DIRECT_S3_READS",
+    },
   },
 } as const;

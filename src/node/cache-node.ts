@@ -224,7 +224,11 @@ export class CacheNode {
 
   private async register(): Promise<void> {
     // Membership's adminAddress is where other nodes' dashboards find this one's metrics.
-    const info = { nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, startedAt: Date.now() };
+    const { s3 } = this.config;
+    const info = {
+      nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, startedAt: Date.now(),
+      ...(this.storage!.s3 === undefined ? {} : { s3: { bucket: s3.bucket, prefix: s3.prefix, namespace: this.config.namespace } }),
+    };
     this.registration = await this.metadata!.registerNode(info, this.config.etcd.leaseTtlSeconds);
     // A lost lease may have let sweeps drop this node as a holder: advertise again.
     this.registration.onReregistered(() => {

@@ -10,9 +10,12 @@ const REPAIR_BATCH = 256;
 
 export interface SweeperOptions {
   readonly store: MetadataStore;
-  /** The node's S3 tier (this namespace's objects), when it has one: orphans are deleted from it. */
+  /**
+   * The node's S3 tier, when it has one: orphans are deleted from it. It holds
+   * the blocks this node spilled, whatever namespace their keys are in.
+   */
   readonly s3?: BlockTier;
-  /** The namespace `s3` holds; only its descriptors can reference its objects. */
+  /** The namespace of the node's S3 layout (log lines). */
   readonly namespace: string;
   /** How long a holder must be absent from membership, and an object unreferenced, before it is dropped. */
   readonly graceMs: number;
@@ -44,7 +47,7 @@ interface Counts {
  *   sweeper) are removed; an entry left with no holder and no S3 copy is deleted;
  * - a descriptor not yet marked s3 whose block is in S3 is marked (a write-through
  *   upload that finished before the SDK wrote the descriptor);
- * - S3 objects of the namespace that no descriptor references are deleted once
+ * - S3 objects of the node's layout that no descriptor (of any namespace) references are deleted once
  *   they have been seen unreferenced for `graceMs`: an upload whose descriptor is
  *   still being written (spill or write-through racing the SDK's insert) is
  *   younger than that, so it survives.
@@ -72,9 +75,9 @@ export class Sweeper {
     let repairs: Promise<void>[] = [];
     for await (const { namespace, entry } of this.options.store.entries({ signal })) {
       counts.entries++;
-      const own = namespace === this.options.namespace;
-      if (own) referenced.add(entry.descriptor.blockId);
-      repairs.push(limit(() => this.repairEntry(namespace, entry, gone, own ? inS3 : undefined, counts, signal)));
+      // Block ids are unique across namespaces, and a node spills blocks of every namespace it serves.
+      referenced.add(entry.descriptor.blockId);
+      repairs.push(limit(() => this.repairEntry(namespace, entry, gone, inS3, counts, signal)));
       if (repairs.length >= REPAIR_BATCH) [repairs] = [[], await Promise.all(repairs)];
     }
     await Promise.all(repairs);

@@ -78,4 +78,15 @@ describe("Sweeper", () => {
     expect(await t.s3.has(uploaded)).toBe(true);
     await live.close();
   });
+
+  it("keeps objects referenced by descriptors of any namespace: a node spills blocks of every namespace it serves", async () => {
+    const t = await setup();
+    const other = await t.put("other-model-key", { holders: [], s3: true }, "another-model");
+    await t.s3.put(other, makeBlock(Buffer.from("x")));
+    await t.sweeper.sweepOnce();
+    t.advance(2 * GRACE);
+    expect(await t.sweeper.sweepOnce()).toMatchObject({ objectsDeleted: 0 });
+    expect(await t.s3.has(other)).toBe(true);
+    expect(await t.read("other-model-key", "another-model")).toMatchObject({ blockId: other, s3: true });
+  });
 });

@@ -6,6 +6,7 @@ import { encodeKey } from "../../src/keys.js";
 import { LocationTracker, type BlockMove } from "../../metadata/location-tracker.js";
 import type { BlockDescriptor } from "../../metadata/metadata-store.js";
 import { MemoryMetadataStore } from "../../metadata/memory-metadata-store.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const NS = "model-a";
 const ME = "node-b";
@@ -69,6 +70,24 @@ describe("LocationTracker", () => {
     expect(await t.read()).toEqual(descriptor(t.id, { holders: [ME] }));
     expect(await t.tracker.held(t.id, owner("absent"))).toBe(false);
     expect(await t.store.get(NS, owner("absent").key)).toBeUndefined();
+  });
+
+  it("applies a spill reported before the client published the descriptor, once it appears; never creates one", async () => {
+    const store = new MemoryMetadataStore();
+    let attempts = 0;
+    const update = store.update.bind(store);
+    store.update = (...args: Parameters<MemoryMetadataStore["update"]>) => (attempts++, update(...args));
+    const tracker = new LocationTracker({ store, nodeId: ME });
+    const id = newBlockId();
+    // A block larger than memory goes straight to S3 during its PUT: the move comes first.
+    const applied = tracker.onMove(move(id, "spilled", "memory", "s3", "early"));
+    await waitFor(() => attempts >= 1, { what: "the tracker's first update" });
+    await store.insertIfAbsent(NS, owner("early").key, descriptor(id, { holders: [ME] }));
+    await applied;
+    expect((await store.get(NS, owner("early").key))?.descriptor).toMatchObject({ blockId: id, holders: [], s3: true });
+    const never = newBlockId();
+    expect(await tracker.released(never, owner("never"))).toBe(false);
+    expect(await store.get(NS, owner("never").key)).toBeUndefined();
   });
 
   it("maps a spill to S3-copy-then-release, keeping the entry and other holders", async () => {
