@@ -61,7 +61,7 @@ export async function startEnvironment(stopper: Stopper, log: (line: string) => 
     namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-cold" }, s3: s3Config, sdk: { strict: true }, cluster: { requestTimeoutMs: 30_000 },
   };
   const node = (nodeId: string, config: ConfigOverrides): Promise<NodeProcess> =>
-    startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000, env: JSON.parse(process.env.BENCH_NODE_ENV ?? "{}") as NodeJS.ProcessEnv }).then((p) => stopper.add(p));
+    startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000}).then((p) => stopper.add(p));
   const [hot0, hot1, coldNode] = await Promise.all([
     node("hot-0", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),
     node("hot-1", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),

@@ -83,8 +83,8 @@ function contenders(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, siz
     sdk: round(deps.pids.sdk, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length),
     into: round(deps.pids.sdk, async (i, worker) => (await deps.client.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
     redis: round(deps.pids.redis, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length),
-    raw: round(deps.pids.raw, (_, worker) => raws.plain[worker]!.fetch(size)),
-    direct: round(deps.pids.raw, (_, worker) => raws.direct[worker]!.fetch(size)),
+    raw: round(deps.pids.raw, (_, worker) => raws.plain[worker]!.fetch(size, keys.length)),
+    direct: round(deps.pids.raw, (_, worker) => raws.direct[worker]!.fetch(size, keys.length)),
   };
 }
 

@@ -4,9 +4,11 @@ import { waitFor } from "../test/helpers/wait-for.js";
 
 /**
  * The loopback ceiling: a plain Node socket server in its own process answers
- * each 4-byte request (a size, big-endian) with that many bytes from one
- * preallocated buffer; the client only counts what arrives. No framing, no
- * checksum, no copy: what any protocol on Node sockets can at best reach here.
+ * each 8-byte request (a size and a block count, big-endian) with the next of
+ * `count` distinct preallocated blocks of that size, in turn: the same working
+ * set the cache serves (one hot buffer would be copied from CPU cache, which no
+ * cache of many blocks gets). The client only counts what arrives. No framing,
+ * no checksum, no copy: what any protocol on Node sockets can at best reach here.
  */
 const SERVER = `
 const net = require("node:net");
@@ -16,11 +18,15 @@ const server = net.createServer({ noDelay: true }, (s) => {
   s.on("data", (chunk) => {
     pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     let at = 0;
-    for (; at + 4 <= pending.length; at += 4) {
+    for (; at + 8 <= pending.length; at += 8) {
       const size = pending.readUInt32BE(at);
-      let block = blocks.get(size);
-      if (block === undefined) blocks.set(size, (block = Buffer.alloc(size, 7)));
-      s.write(block);
+      const count = pending.readUInt32BE(at + 4);
+      let set = blocks.get(size);
+      if (set === undefined || set.list.length !== count) {
+        set = { next: 0, list: Array.from({ length: count }, (_, i) => Buffer.alloc(size, i & 0xff)) };
+        blocks.set(size, set);
+      }
+      s.write(set.list[set.next++ % count]);
     }
     pending = pending.subarray(at);
   });
@@ -68,11 +74,13 @@ export class RawTcpClient {
     return client;
   }
 
-  fetch(size: number): Promise<number> {
+  /** Asks for `size` bytes: the next of `blocks` distinct blocks of that size the server keeps. */
+  fetch(size: number, blocks: number): Promise<number> {
     return new Promise((resolve) => {
       this.waiting = { remaining: size, resolve: () => resolve(size) };
-      const request = Buffer.allocUnsafe(4);
+      const request = Buffer.allocUnsafe(8);
       request.writeUInt32BE(size, 0);
+      request.writeUInt32BE(blocks, 4);
       this.socket.write(request);
     });
   }

@@ -30,7 +30,8 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
   let lastError: unknown;
   for (const peer of candidates) {
     try {
-      const block = await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal, into }));
+      // A node request gets the node deadline; a direct S3 read is bounded by the S3 tier's own (s3.requestTimeoutMs).
+      const block = peer === deps.s3 ? await peer.get(descriptor.blockId, { into }) : await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal, into }));
       if (block === undefined) continue;
       if (matches(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
       lastError = mismatch(peer, descriptor);
