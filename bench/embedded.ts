@@ -13,7 +13,8 @@ export interface EmbeddedSettings {
 /**
  * tryLoad hits in embedded mode (in-memory metadata, the memory tier, one
  * process, no network) vs the in-process floor of a hit: a Map lookup and a
- * private copy of the block, which every load returns.
+ * private copy of the block, which every load returns; then both into one
+ * reused buffer per worker (tryLoad's `into`, and a copy into that buffer).
  */
 export async function benchEmbedded(s: EmbeddedSettings): Promise<BenchRow[]> {
   await using sdk = new DatenLordSDK({ env: {}, options: { namespace: "bench", memory: { capacityBytes: 512 * MiB }, disk: { directory: "" } } });
@@ -29,19 +30,26 @@ export async function benchEmbedded(s: EmbeddedSettings): Promise<BenchRow[]> {
     }
     const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
     const self = [process.pid];
-    const sdkRound = (): Promise<Round> => measuredRound(self, () => runRound(ops, s.concurrency, async (i) => (await client.tryLoad(keys[i % keys.length]!))!.data.length));
-    const copyRound = (): Promise<Round> => measuredRound(self, () => runRound(ops, s.concurrency, async (i) => Buffer.from(map.get(keys[i % keys.length]!)!).length));
-    await interleave(1, { sdkRound, copyRound });
-    const result = await interleave(s.rounds, { sdkRound, copyRound });
-    const [mine, floor] = [summarize(result["sdkRound"]!), summarize(result["copyRound"]!)];
-    rows.push({
+    const buffers = Array.from({ length: s.concurrency }, () => Buffer.alloc(size));
+    const round = (op: (i: number, worker: number) => Promise<number>) => (): Promise<Round> => measuredRound(self, () => runRound(ops, s.concurrency, op));
+    const contenders = {
+      sdk: round(async (i) => (await client.tryLoad(keys[i % keys.length]!))!.data.length),
+      copy: round(async (i) => Buffer.from(map.get(keys[i % keys.length]!)!).length),
+      sdkInto: round(async (i, w) => (await client.tryLoad(keys[i % keys.length]!, { into: buffers[w]! }))!.data.length),
+      copyInto: round(async (i, w) => map.get(keys[i % keys.length]!)!.copy(buffers[w]!)),
+    };
+    await interleave(1, contenders);
+    const result = await interleave(s.rounds, contenders);
+    const [mine, floor, mineInto, floorInto] = (["sdk", "copy", "sdkInto", "copyInto"] as const).map((k) => summarize(result[k]!));
+    const row = (how: string, ours: typeof mine, baseline: string, base: typeof mine): BenchRow => ({
       section: "embedded mode",
-      name: `tryLoad hit ${sizeLabel(size)}, ${s.concurrency} concurrent, no network`,
-      value: mine.gbps,
+      name: `tryLoad hit ${sizeLabel(size)}${how}, ${s.concurrency} concurrent, no network`,
+      value: ours!.gbps,
       unit: "GB/s",
-      extra: describe(mine),
-      baseline: { name: "in-process Map.get + copy", value: floor.gbps, extra: describe(floor) },
+      extra: describe(ours!),
+      baseline: { name: baseline, value: base!.gbps, extra: describe(base!) },
     });
+    rows.push(row("", mine, "in-process Map.get + copy", floor), row(" into a reused buffer", mineInto, "Map.get + copy into a reused buffer", floorInto));
   }
   return rows;
 }

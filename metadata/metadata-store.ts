@@ -1,3 +1,4 @@
+import type { S3Layout } from "../src/s3-layout.js";
 import type { BlockId } from "../src/block.js";
 import type { EncodedKey } from "../src/keys.js";
 
@@ -47,14 +48,7 @@ export interface NodeInfo {
    * credentials read cold blocks there directly (objects are
    * `<prefix>/<namespace encoded>/<block id>` in `bucket`).
    */
-  readonly s3?: S3Location;
-}
-
-/** An S3 tier's object layout, as nodes advertise it (no endpoint, no credentials). */
-export interface S3Location {
-  readonly bucket: string;
-  readonly prefix: string;
-  readonly namespace: string;
+  readonly s3?: S3Layout;
 }
 
 export type NodeEvent = { readonly type: "join" | "leave"; readonly nodeId: string; readonly node?: NodeInfo };

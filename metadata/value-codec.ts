@@ -7,7 +7,8 @@
  */
 import { isBlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
-import type { BlockDescriptor, NodeInfo, S3Location } from "./metadata-store.js";
+import type { S3Layout } from "../src/s3-layout.js";
+import type { BlockDescriptor, NodeInfo } from "./metadata-store.js";
 
 type Problem = string | undefined;
 
@@ -72,10 +73,10 @@ function toNodeInfo(value: unknown, fail: (problem: string) => KvCacheError): No
   if (typeof n.adminAddress !== "string") throw fail("adminAddress must be a string");
   if (typeof n.startedAt !== "number" || !Number.isFinite(n.startedAt)) throw fail("startedAt must be a number");
   const info = { nodeId: n.nodeId, address: n.address, adminAddress: n.adminAddress, startedAt: n.startedAt };
-  return Object.freeze(n.s3 === undefined ? info : { ...info, s3: toS3Location(n.s3, fail) });
+  return Object.freeze(n.s3 === undefined ? info : { ...info, s3: toS3Layout(n.s3, fail) });
 }
 
-function toS3Location(value: unknown, fail: (problem: string) => KvCacheError): S3Location {
+function toS3Layout(value: unknown, fail: (problem: string) => KvCacheError): S3Layout {
   const l = value as Record<string, unknown> | null;
   if (l === null || typeof l !== "object" || Array.isArray(l)) throw fail("s3 must be an object");
   for (const field of ["bucket", "prefix", "namespace"] as const) if (typeof l[field] !== "string") throw fail(`s3.${field} must be a string`);

@@ -21,14 +21,15 @@ export interface BlockRead {
  * Reads the block a descriptor names: its live holders first (rendezvous order),
  * then S3 directly when the block has an S3 copy and the SDK can read S3, then
  * up to {@link FALLBACK_NODES} other live nodes, one at a time, each bounded by
- * the request deadline. A copy whose size or checksum does not match
- * the descriptor is skipped. With `into` the bytes land in the caller's buffer. Throws ERR_NO_NODES when no node produced the
- * block (the last node error as cause).
+ * the request deadline. A copy whose size or checksum does not match the
+ * descriptor is skipped. With `into` the bytes land in the caller's buffer.
+ * Throws ERR_NO_NODES when no source produced the block (the last error as cause).
  */
 export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor, into?: Uint8Array): Promise<BlockRead> {
-  const candidates = readCandidates(deps, key, descriptor);
   let lastError: unknown;
-  for (const peer of candidates) {
+  let asked = 0;
+  for (const peer of readCandidates(deps, key, descriptor)) {
+    asked++;
     try {
       // A node request gets the node deadline; a direct S3 read is bounded by the S3 tier's own (s3.requestTimeoutMs).
       const block = peer === deps.s3 ? await peer.get(descriptor.blockId, { into }) : await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal, into }));
@@ -39,16 +40,20 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
       lastError = err;
     }
   }
-  throw unavailable(descriptor, candidates.length, lastError);
+  throw unavailable(descriptor, asked, lastError);
 }
 
-function readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): BlockSource[] {
-  const ranked = rankedPeers(deps, key);
-  const holders = new Set(descriptor.holders);
-  const live = ranked.filter((p) => holders.has(p.nodeId));
-  const others = ranked.filter((p) => !holders.has(p.nodeId)).slice(0, FALLBACK_NODES);
-  const s3 = descriptor.s3 && deps.s3 !== undefined ? [deps.s3] : [];
-  return [...live, ...s3, ...others];
+/**
+ * The sources to try, in order, produced as the read gets to them: the usual
+ * read (one live holder) ranks nothing; rendezvous order is computed only
+ * among several live holders, or when the fallbacks are reached.
+ */
+function* readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): Generator<BlockSource> {
+  const live = descriptor.holders.filter((id) => deps.peers.peer(id) !== undefined);
+  if (live.length === 1) yield deps.peers.peer(live[0]!)!;
+  else if (live.length > 1) yield* rankedPeers(deps, key).filter((p) => live.includes(p.nodeId));
+  if (descriptor.s3 && deps.s3 !== undefined) yield deps.s3;
+  yield* rankedPeers(deps, key).filter((p) => !descriptor.holders.includes(p.nodeId)).slice(0, FALLBACK_NODES);
 }
 
 /**

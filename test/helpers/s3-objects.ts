@@ -1,4 +1,4 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { S3Config } from "../../src/config.js";
 import type { TestS3 } from "./env.js";
 
@@ -38,4 +38,12 @@ export async function deletePrefix(client: S3Client, bucket: string, prefix: str
     const batch = keys.slice(i, i + 1000).map((Key) => ({ Key }));
     await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: batch, Quiet: true } }));
   }
+}
+
+/** Flips one bit in the middle of an object's body, keeping its metadata (the stored checksum). */
+export async function flipObject(s3: S3Client, bucket: string, key: string): Promise<void> {
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = Buffer.from(await got.Body!.transformToByteArray());
+  body[body.length >> 1] = body[body.length >> 1]! ^ 0x01;
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: got.Metadata }));
 }

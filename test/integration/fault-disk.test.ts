@@ -10,7 +10,7 @@ import { testConfigOverrides, testS3, uniqueName } from "../helpers/env.js";
 import { counterValue } from "../helpers/metric-value.js";
 import { startNodeProcess, type NodeProcess } from "../helpers/node-process.js";
 import { makeTestS3Client } from "../helpers/s3-client.js";
-import { deletePrefix, listKeys } from "../helpers/s3-objects.js";
+import { deletePrefix, flipObject, listKeys } from "../helpers/s3-objects.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { scrapeGauge } from "./cluster-fixtures.js";
@@ -136,7 +136,8 @@ describe("bit flips in stored files and S3 objects (node process)", () => {
   });
 
   it("flipped bits in every disk file and every S3 object are detected and counted, and never returned: 0 wrong bytes", async () => {
-    const client = await sdks.connectTo(1, config);
+    // Reads go through the node (not straight to S3), so the node is the one that meets every flipped copy.
+    const client = await sdks.connectTo(1, { ...config, sdk: { directS3Reads: false } });
     const blocks = testBlocks("flip", 40, () => 16 * KiB, 4);
     const tally = new Tally();
     await inParallel(blocks, 4, (b) => insertInto(client, b, tally));
@@ -172,9 +173,3 @@ async function flipLastByte(path: string): Promise<void> {
   await writeFile(path, bytes);
 }
 
-async function flipObject(s3: ReturnType<typeof makeTestS3Client>, bucket: string, key: string): Promise<void> {
-  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-  const body = Buffer.from(await got.Body!.transformToByteArray());
-  body[body.length >> 1] = body[body.length >> 1]! ^ 0x01;
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: got.Metadata }));
-}

@@ -3,6 +3,9 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { DatenLordSDK, ErrorCode, KvCacheError, type ConfigOverrides } from "../../sdk/index.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
+import { testS3 } from "../helpers/env.js";
+import { makeTestS3Client } from "../helpers/s3-client.js";
+import { flipObject, listKeys } from "../helpers/s3-objects.js";
 import { nodeCluster, type NodeCluster } from "../helpers/node-fixtures.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { scrape, valueOf } from "./metrics-fixtures.js";
@@ -14,8 +17,13 @@ async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
   const registry = new Registry();
   const sdk = new DatenLordSDK({ env: {}, registry, options: { ...cluster.overrides, ...extra, sdk: { strict: true, ...extra.sdk } } });
   cleanupAfterTest(() => sdk.close());
-  const fallbacks = async (): Promise<number> => (await registry.getSingleMetric("kvcache_sdk_s3_fallbacks_total")!.get()).values.reduce((n, v) => n + v.value, 0);
-  return { client: await sdk.connect(), fallbacks };
+  const sum = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
+    (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+  return {
+    client: await sdk.connect(),
+    fallbacks: () => sum("kvcache_sdk_s3_fallbacks_total"),
+    checksumFailures: (tier: string) => sum("kvcache_checksum_failures_total", { tier }),
+  };
 }
 
 const nodeGets = async (adminUrl: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_requests_total", { op: "node_get" });
@@ -47,6 +55,17 @@ describe("SDK reads", () => {
     for (const b of blocks) expect(Buffer.compare((await viaNode.client.tryLoad(b.key))!.data, b.data)).toBe(0);
     expect(await nodeGets(node.adminUrl)).toBe(4);
     expect(await viaNode.fallbacks()).toBe(4);
+
+    // A damaged object read directly is counted and never returned: a miss.
+    const s3 = makeTestS3Client(testS3());
+    const [object] = await listKeys(s3, cluster.config.s3.bucket, `${cluster.config.s3.prefix}/`);
+    await flipObject(s3, cluster.config.s3.bucket, object!);
+    s3.destroy();
+    const lenient = await client(cluster, { sdk: { strict: false } });
+    const loads = await Promise.all(blocks.map((b) => lenient.client.tryLoad(b.key)));
+    expect(loads.filter((hit) => hit === null)).toHaveLength(1);
+    for (const [i, hit] of loads.entries()) if (hit !== null) expect(Buffer.compare(hit.data, blocks[i]!.data)).toBe(0);
+    expect(await lenient.checksumFailures("s3")).toBe(1);
   });
 
   it("loads hot blocks from a node into one reused buffer; a buffer too small is the caller's error, also when not strict", async () => {
