@@ -9,6 +9,7 @@ import { successor } from "./bytes.js";
 import { createEtcdClient } from "./etcd-client.js";
 import { EtcdMembership, printable } from "./etcd-membership.js";
 import { copyKey, putManyInEtcd, type PlannedPut } from "./etcd-put-many.js";
+import { EtcdInsertBatcher } from "./etcd-insert-batcher.js";
 import { EtcdRangeBatcher } from "./etcd-range-batcher.js";
 import { EtcdRequests } from "./etcd-requests.js";
 import { KeyLayout } from "./key-layout.js";
@@ -42,6 +43,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly layout: KeyLayout;
   private readonly requests: EtcdRequests;
   private readonly lookups: EtcdRangeBatcher;
+  private readonly inserts: EtcdInsertBatcher;
   private readonly membership: EtcdMembership;
   private closed = false;
 
@@ -67,6 +69,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.requests = new EtcdRequests({ client, metrics, timeoutMs: options.config.requestTimeoutMs, endpoints: options.config.endpoints });
     this.membership = new EtcdMembership(this.requests, this.layout);
     this.lookups = new EtcdRangeBatcher(client);
+    this.inserts = new EtcdInsertBatcher(this.requests, (key, kv) => this.entryOf(key, kv));
   }
 
   async longestPrefix(namespace: string, query: EncodedKey, options?: MetadataOptions): Promise<MetadataEntry | undefined> {
@@ -94,8 +97,11 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   async insertIfAbsent(namespace: string, key: EncodedKey, descriptor: BlockDescriptor, options?: MetadataOptions): Promise<{ inserted: boolean; entry: MetadataEntry }> {
-    const [result] = await this.putMany(namespace, [{ key, descriptor, ifAbsent: true }], options);
-    return result!;
+    this.check(options);
+    assertNamespace(namespace);
+    const written = normalizeDescriptor(descriptor);
+    // Concurrent inserts share one transaction (see EtcdInsertBatcher).
+    return this.inserts.insert({ key, etcdKey: this.keyOf(namespace, key), descriptor: written, value: encodeDescriptor(written), ifAbsent: true }, options?.signal);
   }
 
   async put(namespace: string, key: EncodedKey, descriptor: BlockDescriptor, options?: MetadataOptions): Promise<{ entry: MetadataEntry; previous: MetadataEntry | undefined }> {

@@ -89,6 +89,27 @@ describe("EtcdMetadataStore specifics", () => {
     expect(await counter(metrics, "range")).toBe(before + 1);
   });
 
+  it("concurrent inserts of one client share transactions; every key has exactly one winner, which every loser is told", async () => {
+    const { store, metrics } = await openStore();
+    const ns = freshNamespace("batched");
+    await store.insertIfAbsent(ns, str("batch/existing"), descriptor(999));
+    const before = await counter(metrics, "txn");
+    // 40 new keys, each asked twice at once, and one that already exists.
+    const keys = [...Array.from({ length: 40 }, (_, i) => `batch/${i}`), ...Array.from({ length: 40 }, (_, i) => `batch/${i}`), "batch/existing"];
+    const results = await Promise.all(keys.map((k, i) => store.insertIfAbsent(ns, str(k), descriptor(i))));
+    for (let i = 0; i < 40; i++) {
+      const [first, second] = [results[i]!, results[i + 40]!];
+      expect([first.inserted, second.inserted].sort()).toEqual([false, true]);
+      const stored = (await store.get(ns, str(`batch/${i}`)))!.descriptor;
+      expect(first.entry.descriptor.blockId).toBe(stored.blockId);
+      expect(second.entry.descriptor.blockId).toBe(stored.blockId);
+    }
+    expect(results[80]!.inserted).toBe(false);
+    expect(results[80]!.entry.descriptor.checksum).toBe(999);
+    // Far fewer transactions than the 81 single inserts would take.
+    expect(await counter(metrics, "txn") - before).toBeLessThanOrEqual(12);
+  });
+
   it("re-registers a node whose lease was revoked behind its back, and tells it", async () => {
     const { store, config } = await openStore();
     const registration = await store.registerNode({ nodeId: "n1", address: "h:1", adminAddress: "", startedAt: 1 }, 3);
