@@ -111,6 +111,18 @@ export class TieredStore implements BlockTier {
     return false;
   }
 
+  /**
+   * Whether this store holds the block outside S3: in memory, on disk, or in
+   * transit between tiers (a move that lands reports itself). A node is a
+   * holder exactly while this is true.
+   */
+  async holdsLocally(id: BlockId, options?: TierOptions): Promise<boolean> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    if (this.#mover.pending.find(id) !== undefined) return true;
+    for (const tier of [this.#memory, ...(this.#disk === undefined ? [] : [this.#disk])]) if (await tier.has(id, options)) return true;
+    return false;
+  }
+
   async delete(id: BlockId, options?: TierOptions): Promise<void> {
     guardIdOp(TIER, this.#closing !== undefined, id, options);
     return this.#inFlight.track(this.#remove([id], options));

@@ -239,7 +239,11 @@ export class CacheNode {
 
   private startSweeps(): void {
     const { cluster, namespace } = this.config;
-    this.sweeper = new Sweeper({ store: this.metadata!, s3: this.storage!.s3, namespace, graceMs: cluster.sweepGraceMs, logger: this.logger });
+    const store = this.storage!.store;
+    this.sweeper = new Sweeper({
+      store: this.metadata!, s3: this.storage!.s3, namespace, graceMs: cluster.sweepGraceMs, logger: this.logger,
+      self: { nodeId: this.nodeId, holds: (id) => store.holdsLocally(id) },
+    });
     this.sweepTimer = setInterval(() => {
       this.sweepOnce().catch((err: unknown) => this.logger.warn("sweep failed", { err }));
     }, cluster.sweepIntervalMs);

@@ -20,6 +20,12 @@ export interface SweeperOptions {
   /** How long a holder must be absent from membership, and an object unreferenced, before it is dropped. */
   readonly graceMs: number;
   readonly logger: Logger;
+  /**
+   * This node, and whether it still holds a block outside S3 (memory, disk, in
+   * transit). A descriptor naming this node for a block it no longer holds (a
+   * crash lost its memory tier, or a move's update never landed) loses the claim.
+   */
+  readonly self?: { readonly nodeId: string; holds(id: BlockId): Promise<boolean> };
   /** Milliseconds since the epoch (default Date.now); tests pass a fake clock. */
   readonly now?: () => number;
 }
@@ -44,7 +50,8 @@ interface Counts {
 /**
  * Repairs what no single node can keep true on its own (invariant 3):
  * - holders absent from membership for `graceMs` (first seen absent by this
- *   sweeper) are removed; an entry left with no holder and no S3 copy is deleted;
+ *   sweeper) are removed, and so is this node where it no longer holds the block;
+ *   an entry left with no holder and no S3 copy is deleted;
  * - a descriptor not yet marked s3 whose block is in S3 is marked (a write-through
  *   upload that finished before the SDK wrote the descriptor);
  * - S3 objects of the node's layout that no descriptor (of any namespace) references are deleted once
@@ -98,8 +105,11 @@ export class Sweeper {
     };
   }
 
-  private async repairEntry(namespace: string, entry: MetadataEntry, gone: (h: string) => boolean, inS3: Set<BlockId> | undefined, counts: Counts, signal?: AbortSignal): Promise<void> {
+  private async repairEntry(namespace: string, entry: MetadataEntry, absent: (h: string) => boolean, inS3: Set<BlockId> | undefined, counts: Counts, signal?: AbortSignal): Promise<void> {
     const { descriptor } = entry;
+    const self = this.options.self;
+    const lostHere = self !== undefined && descriptor.holders.includes(self.nodeId) && !(await self.holds(descriptor.blockId));
+    const gone = lostHere ? (h: string) => h === self.nodeId || absent(h) : absent;
     const markS3 = inS3?.has(descriptor.blockId) === true;
     const needed = descriptor.holders.some(gone) || (markS3 && !descriptor.s3) || (descriptor.holders.length === 0 && !descriptor.s3);
     if (!needed) return;

@@ -12,11 +12,11 @@ const GRACE = 1000;
 const key = (k: string) => encodeKey(k, 1024);
 
 /** A sweeper over in-memory metadata and a memory tier standing in for S3, on a fake clock. */
-async function setup() {
+async function setup(self?: { nodeId: string; holds(id: BlockId): Promise<boolean> }) {
   let now = 1_000_000;
   const store = new MemoryMetadataStore({ now: () => now });
   const s3 = new MemoryTier({ capacityBytes: 1 << 20 });
-  const sweeper = new Sweeper({ store, s3, namespace: NS, graceMs: GRACE, logger: silentLogger, now: () => now });
+  const sweeper = new Sweeper({ store, s3, namespace: NS, graceMs: GRACE, logger: silentLogger, now: () => now, ...(self === undefined ? {} : { self }) });
   const put = async (k: string, patch: Partial<BlockDescriptor>, namespace = NS): Promise<BlockId> => {
     const blockId = newBlockId();
     await store.insertIfAbsent(namespace, key(k), { blockId, size: 1, checksum: 0, holders: [], s3: false, createdAt: now, ...patch });
@@ -88,5 +88,26 @@ describe("Sweeper", () => {
     expect(await t.sweeper.sweepOnce()).toMatchObject({ objectsDeleted: 0 });
     expect(await t.s3.has(other)).toBe(true);
     expect(await t.read("other-model-key", "another-model")).toMatchObject({ blockId: other, s3: true });
+  });
+
+  it("drops this node's claim to blocks it no longer holds (a crash lost its memory), at once and only its own", async () => {
+    const held = new Set<BlockId>();
+    const t = await setup({ nodeId: "me", holds: async (id) => held.has(id) });
+    const me = await t.store.registerNode({ nodeId: "me", address: "h:1", adminAddress: "", startedAt: 0 }, 3600);
+    const other = await t.store.registerNode({ nodeId: "other", address: "h:2", adminAddress: "", startedAt: 0 }, 3600);
+    const kept = await t.put("kept", { holders: ["me"] });
+    held.add(kept);
+    await t.put("lost-only-copy", { holders: ["me"] });
+    await t.put("lost-shared", { holders: ["me", "other"] });
+    await t.put("lost-in-s3", { holders: ["me"], s3: true });
+    await t.put("not-mine", { holders: ["other"] });
+    expect(await t.sweeper.sweepOnce()).toMatchObject({ holdersRemoved: 3, entriesDeleted: 1 });
+    expect(await t.read("kept")).toMatchObject({ holders: ["me"] });
+    expect(await t.read("lost-only-copy")).toBeUndefined();
+    expect(await t.read("lost-shared")).toMatchObject({ holders: ["other"] });
+    expect(await t.read("lost-in-s3")).toMatchObject({ holders: [], s3: true });
+    expect(await t.read("not-mine")).toMatchObject({ holders: ["other"] });
+    await me.close();
+    await other.close();
   });
 });

@@ -254,10 +254,14 @@ describe("TieredStore spilling to S3 (fake)", () => {
     expectSameBlock(await store.get(a), blockA);
     await expect(store.has(a)).resolves.toBe(true);
     expect(await listIds(store)).toContain(a);
+    await expect(store.holdsLocally(a)).resolves.toBe(true);
     gate.open();
     await third;
     await expect(s3.tier().inner.has(a)).resolves.toBe(true);
     expectSameBlock(await store.get(a), blockA);
+    // Landed in S3 only: held, but not locally (this node is no longer a holder).
+    await expect(store.has(a)).resolves.toBe(true);
+    await expect(store.holdsLocally(a)).resolves.toBe(false);
   });
 
   it("does not resurrect a block deleted while its spill is in flight", async () => {
