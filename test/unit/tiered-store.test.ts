@@ -258,10 +258,12 @@ describe("TieredStore spilling to S3 (fake)", () => {
     gate.open();
     await third;
     await expect(s3.tier().inner.has(a)).resolves.toBe(true);
-    expectSameBlock(await store.get(a), blockA);
-    // Landed in S3 only: held, but not locally (this node is no longer a holder).
+    // Landed in S3 only: held, but not locally (this node is no longer a holder)…
     await expect(store.has(a)).resolves.toBe(true);
     await expect(store.holdsLocally(a)).resolves.toBe(false);
+    expectSameBlock(await store.get(a), blockA);
+    // …until a read promotes it back into memory.
+    await expect(store.holdsLocally(a)).resolves.toBe(true);
   });
 
   it("does not resurrect a block deleted while its spill is in flight", async () => {
