@@ -41,6 +41,8 @@ export interface NodeInfo {
   readonly address: string;
   /** host:port of the node's admin HTTP server (metrics, dashboard), or "" when none. */
   readonly adminAddress: string;
+  /** True when that server speaks https (node.tls admin settings); absent: http. */
+  readonly adminTls?: boolean;
   /** Milliseconds since the epoch. */
   readonly startedAt: number;
   /**

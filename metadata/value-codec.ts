@@ -72,8 +72,12 @@ function toNodeInfo(value: unknown, fail: (problem: string) => KvCacheError): No
   if (typeof n.address !== "string") throw fail("address must be a string");
   if (typeof n.adminAddress !== "string") throw fail("adminAddress must be a string");
   if (typeof n.startedAt !== "number" || !Number.isFinite(n.startedAt)) throw fail("startedAt must be a number");
-  const info = { nodeId: n.nodeId, address: n.address, adminAddress: n.adminAddress, startedAt: n.startedAt };
-  return Object.freeze(n.s3 === undefined ? info : { ...info, s3: toS3Layout(n.s3, fail) });
+  if (n.adminTls !== undefined && typeof n.adminTls !== "boolean") throw fail("adminTls must be a boolean");
+  return Object.freeze({
+    nodeId: n.nodeId, address: n.address, adminAddress: n.adminAddress, startedAt: n.startedAt,
+    ...(n.adminTls === true ? { adminTls: true } : {}),
+    ...(n.s3 === undefined ? {} : { s3: toS3Layout(n.s3, fail) }),
+  });
 }
 
 function toS3Layout(value: unknown, fail: (problem: string) => KvCacheError): S3Layout {

@@ -227,6 +227,7 @@ export class CacheNode {
     const { s3 } = this.config;
     const info = {
       nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, startedAt: Date.now(),
+      ...(this.security.adminTls === undefined ? {} : { adminTls: true }),
       ...(this.storage!.s3 === undefined ? {} : { s3: { bucket: s3.bucket, prefix: s3.prefix, namespace: this.config.namespace } }),
     };
     this.registration = await this.metadata!.registerNode(info, this.config.etcd.leaseTtlSeconds);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeDescriptor, decodeNodeInfo, encodeDescriptor, normalizeDescriptor } from "../../metadata/value-codec.js";
+import { decodeDescriptor, decodeNodeInfo, encodeDescriptor, encodeNodeInfo, normalizeDescriptor } from "../../metadata/value-codec.js";
+import { dashboardUrl } from "../../src/node/dashboard/summary.js";
 import { newBlockId } from "../../src/block.js";
 import { ErrorCode } from "../../src/errors.js";
 
@@ -23,5 +24,17 @@ describe("descriptor and node values", () => {
       expect(() => decodeDescriptor(Buffer.from(raw), "/root/ns/a/s/k")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD, retryable: false, message: expect.stringContaining("/root/ns/a/s/k") }));
     }
     expect(() => decodeNodeInfo(Buffer.from(JSON.stringify({ nodeId: "n", address: 1 })), "/root/nodes/n")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD }));
+  });
+
+  it("round-trips node info with its optional S3 layout and admin TLS flag, and rejects malformed ones", () => {
+    const base = { nodeId: "n1", address: "10.0.0.1:7000", adminAddress: "0.0.0.0:9100", startedAt: 1 };
+    const full = { ...base, adminTls: true, s3: { bucket: "b", prefix: "blocks", namespace: "model-a" } };
+    expect(decodeNodeInfo(encodeNodeInfo(full), "k")).toEqual(full);
+    expect(decodeNodeInfo(encodeNodeInfo(base), "k")).toEqual(base);
+    expect(dashboardUrl(decodeNodeInfo(encodeNodeInfo(full), "k"))).toBe("https://10.0.0.1:9100/dashboard");
+    expect(dashboardUrl(base)).toBe("http://10.0.0.1:9100/dashboard");
+    for (const bad of [{ ...base, adminTls: "yes" }, { ...base, s3: { bucket: "", prefix: "p", namespace: "n" } }, { ...base, s3: { bucket: "b", prefix: 1, namespace: "n" } }, { ...base, s3: [] }]) {
+      expect(() => decodeNodeInfo(Buffer.from(JSON.stringify(bad)), "/root/nodes/n1")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD }));
+    }
   });
 });

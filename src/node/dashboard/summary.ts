@@ -87,8 +87,9 @@ function liveNodeView(node: NodeInfo, selfId: string): LiveNodeView {
 }
 
 /**
- * The node's dashboard URL. An admin server bound to a wildcard address is
- * reached through the host of the node's advertised data address.
+ * The node's dashboard URL (https when its admin server speaks TLS). An admin
+ * server bound to a wildcard address is reached through the host of the node's
+ * advertised data address.
  */
 export function dashboardUrl(node: NodeInfo): string | null {
   if (node.adminAddress === "") return null;
@@ -96,5 +97,5 @@ export function dashboardUrl(node: NodeInfo): string | null {
   const [host, port] = [node.adminAddress.slice(0, at), node.adminAddress.slice(at + 1)];
   const wildcard = host === "0.0.0.0" || host === "[::]" || host === "::" || host === "";
   const dataHost = node.address.slice(0, node.address.lastIndexOf(":"));
-  return `http://${wildcard ? dataHost : host}:${port}/dashboard`;
+  return `${node.adminTls === true ? "https" : "http"}://${wildcard ? dataHost : host}:${port}/dashboard`;
 }
