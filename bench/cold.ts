@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { KvCacheClient } from "../sdk/index.js";
 import { loadConfig, type ConfigOverrides } from "../src/config.js";
 import { makeS3Client } from "../storage/s3-client.js";
-import { describe, interleave, measuredRound, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, measuredRound, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -54,6 +54,7 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
         unit: "GB/s",
         extra: describe(mine),
         baseline: { name: "raw GetObject (AWS SDK)", value: theirs.gbps, extra: describe(theirs) },
+        ratioRange: pairedRange(result["sdk"]!, result["raw"]!),
         target: { op: ">=", ratio: 0.8 },
       });
     }

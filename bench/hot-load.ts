@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { describe, interleave, KiB, measuredRound, MiB, patternBytes, runRound, summarize, type Round, type Summary } from "./measure.js";
+import { describe, interleave, KiB, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round, type Summary } from "./measure.js";
 import { RawTcpClient } from "./raw-tcp.js";
 import type { BenchRow } from "./report.js";
 
@@ -58,19 +58,22 @@ async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings
   await interleave(1, runs); // warm-up: connections, JIT
   const result = await interleave(s.rounds, runs);
   const [mine, into, theirs, ceiling, onread] = (["sdk", "into", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary];
-  const row = (how: string, ours: Summary, baseline: string, base: Summary, target?: number): BenchRow => ({
+  const range = (a: string, b: string): readonly [number, number] => pairedRange(result[a]!, result[b]!);
+  const row = (how: string, ours: Summary, baseline: string, base: Summary, ratioRange: readonly [number, number], target?: number): BenchRow => ({
     section: "hot-tier load",
     name: `tryLoad hit ${sizeLabel(size)}${how}, ${s.concurrency} concurrent`,
     value: ours.gbps,
     unit: "GB/s",
     extra: describe(ours),
     baseline: { name: baseline, value: base.gbps, extra: describe(base) },
+    ratioRange,
     ...(target !== undefined && size === MiB ? { target: { op: ">=", ratio: target } } : {}),
   });
   const reused = " into a reused buffer";
   return [
-    row("", mine, "Redis GET (ioredis)", theirs), row("", mine, "raw loopback TCP", ceiling),
-    row(reused, into, "Redis GET (ioredis)", theirs, 2.0), row(reused, into, "raw loopback TCP", ceiling, 0.5), row(reused, into, "raw TCP, onread into a reused buffer", onread),
+    row("", mine, "Redis GET (ioredis)", theirs, range("sdk", "redis")), row("", mine, "raw loopback TCP", ceiling, range("sdk", "raw")),
+    row(reused, into, "Redis GET (ioredis)", theirs, range("into", "redis"), 2.0), row(reused, into, "raw loopback TCP", ceiling, range("into", "raw"), 0.5),
+    row(reused, into, "raw TCP, onread into a reused buffer", onread, range("into", "direct")),
   ];
 }
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { describe, interleave, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { describe, interleave, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -59,6 +59,7 @@ async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Pro
     unit: "GB/s",
     extra: describe(mine, "blocks"),
     baseline: { name: "Redis SET (ioredis)", value: theirs.gbps, extra: describe(theirs, "blocks") },
+    ratioRange: pairedRange(result["sdk"]!, result["redis"]!),
     ...(size === MiB ? { target: { op: ">=", ratio: 1.0 } } : {}),
   };
 }

@@ -78,6 +78,12 @@ export function summarize(rounds: readonly Round[]): Summary {
   };
 }
 
+/** The lowest and highest ratio of throughput over paired rounds (ours[i] / theirs[i]). */
+export function pairedRange(ours: readonly Round[], theirs: readonly Round[]): [number, number] {
+  const ratios = ours.map((r, i) => gbPerSecond(r) / gbPerSecond(theirs[i]!));
+  return [Math.min(...ratios), Math.max(...ratios)];
+}
+
 /** "1234 ops/s, CPU 1.23 ms/op" */
 export function describe(s: Summary, what = "ops"): string {
   const cpu = Number.isNaN(s.cpuMsPerOp) ? "" : `, CPU ${s.cpuMsPerOp.toFixed(2)} ms/op`;

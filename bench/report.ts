@@ -9,6 +9,11 @@ export interface BenchRow {
   /** Secondary figures (ops/s, p99, sizes…), printed after the value. */
   readonly extra?: string;
   readonly baseline?: { readonly name: string; readonly value: number; readonly extra?: string };
+  /**
+   * Lowest and highest ratio of the paired rounds (round i of ours over round i
+   * of the baseline, run back to back): how far one run's ratio moves.
+   */
+  readonly ratioRange?: readonly [number, number];
   /** "≥ 2.0×" or "≤ 1.5×"; checked against ratio. */
   readonly target?: { readonly op: ">=" | "<="; readonly ratio: number };
   /** A note on what the row measures or why it misses. */
@@ -39,7 +44,8 @@ function cells(row: BenchRow): string[] {
   const value = fmt(row.value, row.unit) + (row.extra === undefined ? "" : ` (${row.extra})`);
   const base = row.baseline === undefined ? "" : `${row.baseline.name}: ${fmt(row.baseline.value, row.unit)}${row.baseline.extra === undefined ? "" : ` (${row.baseline.extra})`}`;
   const target = row.target === undefined ? "" : `${row.target.op === ">=" ? "≥" : "≤"} ${row.target.ratio.toFixed(1)}× ${met ? "met" : "MISSED"}`;
-  return [row.section, row.name, value, base, ratio === undefined ? "" : `${ratio.toFixed(2)}×`, target];
+  const range = row.ratioRange === undefined ? "" : ` (${row.ratioRange[0].toFixed(2)}–${row.ratioRange[1].toFixed(2)})`;
+  return [row.section, row.name, value, base, ratio === undefined ? "" : `${ratio.toFixed(2)}×${range}`, target];
 }
 
 /** A Markdown table (it reads as plain text in a terminal too). */
