@@ -65,7 +65,8 @@ export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<
 }
 
 async function populate(metadata: EtcdMetadataStore, namespace: string, from: number, to: number): Promise<void> {
-  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: ["hot-0"], s3: false, createdAt: Date.now() });
+  // Metadata only: no node holds these blocks, so no descriptor names one (a node's sweep drops claims it cannot back).
+  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: [], s3: true, createdAt: Date.now() });
   const items: { key: EncodedKey; descriptor: BlockDescriptor; ifAbsent: boolean }[] = [];
   for (let f = from; f < to; f++) {
     const tokens = familyTokens(f);

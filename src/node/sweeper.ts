@@ -110,7 +110,8 @@ export class Sweeper {
     const self = this.options.self;
     const lostHere = self !== undefined && descriptor.holders.includes(self.nodeId) && !(await self.holds(descriptor.blockId));
     const gone = lostHere ? (h: string) => h === self.nodeId || absent(h) : absent;
-    const markS3 = inS3?.has(descriptor.blockId) === true;
+    // A claim given up names the S3 copy if there is one now: the listing may predate its upload.
+    const markS3 = inS3?.has(descriptor.blockId) === true || (lostHere && !descriptor.s3 && (await this.options.s3?.has(descriptor.blockId, { signal })) === true);
     const needed = descriptor.holders.some(gone) || (markS3 && !descriptor.s3) || (descriptor.holders.length === 0 && !descriptor.s3);
     if (!needed) return;
     let change: "removed" | "deleted" | "marked" | undefined;

@@ -110,4 +110,19 @@ describe("Sweeper", () => {
     await me.close();
     await other.close();
   });
+
+  it("a claim given up names an S3 copy uploaded after the sweep listed S3, instead of deleting the entry", async () => {
+    const t = await setup({ nodeId: "me", holds: async () => false });
+    const me = await t.store.registerNode({ nodeId: "me", address: "h:1", adminAddress: "", startedAt: 0 }, 3600);
+    const id = await t.put("went-to-s3", { holders: ["me"] });
+    await t.s3.put(id, makeBlock(Buffer.from("z")));
+    // The listing the sweep starts with predates the upload.
+    const listing = t.s3.ids.bind(t.s3);
+    t.s3.ids = async function* (options) {
+      for await (const seen of listing(options)) if (seen !== id) yield seen;
+    };
+    expect(await t.sweeper.sweepOnce()).toMatchObject({ holdersRemoved: 1, entriesDeleted: 0 });
+    expect(await t.read("went-to-s3")).toMatchObject({ blockId: id, holders: [], s3: true });
+    await me.close();
+  });
 });
