@@ -1,4 +1,5 @@
 import { abortError } from "../src/errors.js";
+import { CoalescingQueue } from "./coalescing-queue.js";
 import { putManyInEtcd, type EntryOf, type PlannedPut, type PutResult } from "./etcd-put-many.js";
 import type { EtcdRequests } from "./etcd-requests.js";
 
@@ -22,9 +23,8 @@ interface Waiting {
  * failed transaction fails every insert in it.
  */
 export class EtcdInsertBatcher {
-  #queue: Waiting[] = [];
-  #scheduled = false;
-  #inFlight = 0;
+  // putMany cuts the batch to etcd's limits itself.
+  readonly #queue = new CoalescingQueue<Waiting>((batch) => this.#send(batch), MAX_IN_FLIGHT);
 
   constructor(
     private readonly requests: EtcdRequests,
@@ -38,27 +38,15 @@ export class EtcdInsertBatcher {
       signal?.addEventListener("abort", onAbort, { once: true });
       const done = (): void => signal?.removeEventListener("abort", onAbort);
       this.#queue.push({ item, resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
-      if (this.#scheduled) return;
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
     });
   }
 
-  #flush(): void {
-    this.#scheduled = false;
-    while (this.#inFlight < MAX_IN_FLIGHT && this.#queue.length > 0) void this.#send(this.#queue.splice(0));
-  }
-
   async #send(batch: readonly Waiting[]): Promise<void> {
-    this.#inFlight++;
     try {
       const results = await putManyInEtcd(this.requests, batch.map((w, index) => ({ ...w.item, index })), this.entryOf);
       batch.forEach((w, i) => w.resolve(results[i]!));
     } catch (err) {
       for (const w of batch) w.reject(err);
-    } finally {
-      this.#inFlight--;
-      if (this.#queue.length > 0) this.#flush();
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { Etcd3, IRangeRequest, IRangeResponse } from "etcd3";
+import { CoalescingQueue } from "./coalescing-queue.js";
 
 /** gRPC call options (the deadline), typed through etcd3. */
 type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
@@ -30,36 +31,19 @@ interface Waiting {
  * whose responses are handed back in order. A range alone is sent as a plain
  * range. Under concurrent lookups this divides the per-call cost of the gRPC
  * client and of etcd (about 1 ms of CPU per call here) by the batch size; a
- * lone lookup waits one setImmediate. A failed transaction fails every range in it, each of which
- * its caller retries on its own (EtcdRequests.run).
+ * lone lookup waits one setImmediate. A failed transaction fails every range
+ * in it, each of which its caller retries on its own (EtcdRequests.run).
  */
 export class EtcdRangeBatcher {
-  #queue: Waiting[] = [];
-  #scheduled = false;
-  #inFlight = 0;
+  readonly #queue = new CoalescingQueue<Waiting>((batch) => this.#send(batch), MAX_IN_FLIGHT, cut);
 
   constructor(private readonly client: Etcd3) {}
 
   range(request: IRangeRequest, call: CallOptions): Promise<IRangeResponse> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ request, call, bytes: byteLength(request), resolve, reject });
-      if (this.#scheduled) return;
-      this.#scheduled = true;
-      setImmediate(() => this.#flush());
-    });
-  }
-
-  #flush(): void {
-    this.#scheduled = false;
-    if (this.#inFlight >= MAX_IN_FLIGHT) return; // the next call to come back flushes
-    const batches = cut(this.#queue);
-    const sending = batches.slice(0, MAX_IN_FLIGHT - this.#inFlight);
-    this.#queue = batches.slice(sending.length).flat();
-    for (const batch of sending) void this.#send(batch);
+    return new Promise((resolve, reject) => this.#queue.push({ request, call, bytes: byteLength(request), resolve, reject }));
   }
 
   async #send(batch: readonly Waiting[]): Promise<void> {
-    this.#inFlight++;
     try {
       if (batch.length === 1) {
         batch[0]!.resolve(await this.client.kv.range(batch[0]!.request, batch[0]!.call));
@@ -73,13 +57,11 @@ export class EtcdRangeBatcher {
       });
     } catch (err) {
       for (const w of batch) w.reject(err);
-    } finally {
-      this.#inFlight--;
-      if (this.#queue.length > 0) this.#flush();
     }
   }
 }
 
+/** Batches within etcd's limits on operations and bytes per transaction. */
 function cut(queue: readonly Waiting[]): Waiting[][] {
   const batches: Waiting[][] = [];
   let batch: Waiting[] = [];
