@@ -34,7 +34,7 @@ export interface LocationTrackerOptions {
   /** Told about every failed metadata update; the tracker itself never throws from onMove. */
   readonly onError?: (err: unknown, context: { readonly id: BlockId; readonly action: TrackerAction }) => void;
   /**
-   * Whether this node still holds `id` in a local tier (memory or disk). Asked
+   * Whether this node still holds `id` outside S3 (memory, disk, in transit). Asked
    * after a corrupt copy was dropped: another local copy keeps the node a holder.
    * Without it a corrupt drop changes nothing.
    */

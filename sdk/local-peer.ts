@@ -1,5 +1,5 @@
 import type { Block, BlockId } from "../src/block.js";
-import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
+import { copiedInto, type BlockPeer, type PeerOptions, type PeerStats } from "../src/peer.js";
 import type { TieredStore } from "../storage/tiered-store.js";
 
 /** The node id of the in-process node in embedded mode, as descriptors name it. */
@@ -18,10 +18,7 @@ export class LocalPeer implements BlockPeer {
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     const block = await this.store.get(id, options);
     if (block === undefined) return undefined;
-    const into = options?.into;
-    if (into === undefined || into.length < block.data.length) return { ...block, data: Buffer.from(block.data) };
-    into.set(block.data);
-    return { ...block, data: into.subarray(0, block.data.length) };
+    return copiedInto(block, options?.into) ?? { ...block, data: Buffer.from(block.data) };
   }
 
   put(id: BlockId, block: Block, options?: PeerOptions): Promise<void> {

@@ -1,7 +1,7 @@
 import type { Block, BlockId } from "../src/block.js";
 import type { S3Config } from "../src/config.js";
 import type { CacheMetrics } from "../src/metrics.js";
-import type { PeerOptions } from "../src/peer.js";
+import { copiedInto, type PeerOptions } from "../src/peer.js";
 import type { NodeInfo } from "../metadata/metadata-store.js";
 import type { S3Layout } from "../src/s3-layout.js";
 import { S3LayoutReads } from "../storage/s3-layout-reads.js";
@@ -37,7 +37,7 @@ export class S3Reads implements BlockSource {
 
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     const block = await this.#reads.get(id, this.#layouts(), { signal: options?.signal });
-    return block === undefined ? undefined : intoCallerBuffer(block, options?.into);
+    return block === undefined ? undefined : (copiedInto(block, options?.into) ?? block);
   }
 
   close(): Promise<void> {
@@ -50,10 +50,4 @@ export class S3Reads implements BlockSource {
     for (const n of this.nodes()) if (n.s3 !== undefined) seen.set(JSON.stringify([n.s3.bucket, n.s3.prefix, n.s3.namespace]), n.s3);
     return seen.size > 0 ? [...seen.values()] : [{ bucket: this.config.bucket, prefix: this.config.prefix, namespace: this.namespace }];
   }
-}
-
-function intoCallerBuffer(block: Block, into: Uint8Array | undefined): Block {
-  if (into === undefined || into.length < block.data.length) return block;
-  into.set(block.data);
-  return { ...block, data: into.subarray(0, block.data.length) };
 }

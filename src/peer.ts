@@ -13,6 +13,17 @@ export interface PeerOptions {
   readonly into?: Uint8Array;
 }
 
+/**
+ * `block` with its bytes copied into `into` (data then views its first `size`
+ * bytes), or undefined when there is no `into` or the block does not fit: the
+ * one way every in-process BlockPeer honours PeerOptions.into.
+ */
+export function copiedInto(block: Block, into: Uint8Array | undefined): Block | undefined {
+  if (into === undefined || into.length < block.data.length) return undefined;
+  into.set(block.data);
+  return { ...block, data: into.subarray(0, block.data.length) };
+}
+
 /** A node's tier sizes and counters, as its STATS request reports them. */
 export interface PeerStats {
   readonly nodeId: string;

@@ -204,8 +204,7 @@ export class CacheNode {
   }
 
   private async holdsLocally(id: string): Promise<boolean> {
-    for (const tier of this.storage === undefined ? [] : localTiers(this.storage)) if (await tier.has(id)) return true;
-    return false;
+    return this.storage === undefined ? false : this.storage.store.holdsLocally(id);
   }
 
   private async listenAdmin(): Promise<void> {
@@ -240,10 +239,9 @@ export class CacheNode {
 
   private startSweeps(): void {
     const { cluster, namespace } = this.config;
-    const store = this.storage!.store;
     this.sweeper = new Sweeper({
       store: this.metadata!, s3: this.storage!.s3, namespace, graceMs: cluster.sweepGraceMs, logger: this.logger,
-      self: { nodeId: this.nodeId, holds: (id) => store.holdsLocally(id) },
+      self: { nodeId: this.nodeId, holds: (id) => this.holdsLocally(id) },
     });
     this.sweepTimer = setInterval(() => {
       this.sweepOnce().catch((err: unknown) => this.logger.warn("sweep failed", { err }));
