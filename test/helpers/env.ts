@@ -46,17 +46,14 @@ export function testConfigOverrides(extra: ConfigOverrides = {}): ConfigOverride
   const s3 = testS3();
   const base: ConfigOverrides = {
     etcd: { endpoints: testEtcdEndpoints(), rootPrefix: `/${uniqueName("test")}` },
-    s3: {
-      endpoint: s3.endpoint,
-      bucket: s3.bucket,
-      region: s3.region,
-      accessKeyId: s3.accessKeyId,
-      secretAccessKey: s3.secretAccessKey,
-      forcePathStyle: true,
-      prefix: uniqueName("test"),
-    },
+    s3: { ...testS3Connection(s3), prefix: uniqueName("test") },
   };
   return mergeDeep(base, extra);
+}
+
+/** How to reach the shared test S3 server (path-style, its credentials): the part every S3 config of a test shares. */
+export function testS3Connection(s3: TestS3) {
+  return { endpoint: s3.endpoint, bucket: s3.bucket, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: true };
 }
 
 function mergeDeep<T extends object>(base: T, extra: object): T {

@@ -1,16 +1,11 @@
 import { DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { S3Config } from "../../src/config.js";
-import type { TestS3 } from "./env.js";
+import { testS3Connection, type TestS3 } from "./env.js";
 
 /** An S3 tier config on the shared test server, under its own key prefix. */
 export function testS3Config(s3: TestS3, prefix: string, extra: Partial<S3Config> = {}): S3Config {
   return {
-    endpoint: s3.endpoint,
-    bucket: s3.bucket,
-    region: s3.region,
-    accessKeyId: s3.accessKeyId,
-    secretAccessKey: s3.secretAccessKey,
-    forcePathStyle: true,
+    ...testS3Connection(s3),
     prefix,
     maxConcurrency: 8,
     multipartThresholdBytes: 5 * 1024 * 1024,
