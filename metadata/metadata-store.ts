@@ -1,4 +1,5 @@
 import type { S3Layout } from "../src/s3-layout.js";
+import type { SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockId } from "../src/block.js";
 import type { EncodedKey } from "../src/keys.js";
 
@@ -51,6 +52,12 @@ export interface NodeInfo {
    * `<prefix>/<namespace encoded>/<block id>` in `bucket`).
    */
   readonly s3?: S3Layout;
+  /**
+   * The node's shared memory file (memory.sharedDirectory), when its memory tier
+   * lives in one: an SDK on the same host that can open it and finds the token
+   * in its header reads blocks there (LOCATE) instead of over TCP.
+   */
+  readonly sharedMemory?: SharedMemoryFile;
 }
 
 export type NodeEvent = { readonly type: "join" | "leave"; readonly nodeId: string; readonly node?: NodeInfo };

@@ -8,6 +8,7 @@
 import { isBlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import type { S3Layout } from "../src/s3-layout.js";
+import type { SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockDescriptor, NodeInfo } from "./metadata-store.js";
 
 type Problem = string | undefined;
@@ -77,7 +78,16 @@ function toNodeInfo(value: unknown, fail: (problem: string) => KvCacheError): No
     nodeId: n.nodeId, address: n.address, adminAddress: n.adminAddress, startedAt: n.startedAt,
     ...(n.adminTls === true ? { adminTls: true } : {}),
     ...(n.s3 === undefined ? {} : { s3: toS3Layout(n.s3, fail) }),
+    ...(n.sharedMemory === undefined ? {} : { sharedMemory: toSharedMemoryFile(n.sharedMemory, fail) }),
   });
+}
+
+function toSharedMemoryFile(value: unknown, fail: (problem: string) => KvCacheError): SharedMemoryFile {
+  const f = value as Record<string, unknown> | null;
+  if (f === null || typeof f !== "object" || Array.isArray(f)) throw fail("sharedMemory must be an object");
+  if (typeof f.path !== "string" || !f.path.startsWith("/")) throw fail("sharedMemory.path must be an absolute path");
+  if (typeof f.token !== "string" || !/^[0-9a-f]{32}$/.test(f.token)) throw fail("sharedMemory.token must be 32 hex characters");
+  return Object.freeze({ path: f.path, token: f.token });
 }
 
 function toS3Layout(value: unknown, fail: (problem: string) => KvCacheError): S3Layout {

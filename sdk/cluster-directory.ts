@@ -70,11 +70,11 @@ export class ClusterPeerDirectory implements PeerDirectory {
 
   private join(node: NodeInfo): void {
     const current = this.members.get(node.nodeId);
-    if (current !== undefined && current.info.address === node.address) {
+    if (current !== undefined && current.info.address === node.address && current.info.sharedMemory?.token === node.sharedMemory?.token) {
       this.members.set(node.nodeId, { info: node, peer: current.peer });
       return;
     }
-    // A node that restarted on another address gets a new client.
+    // A node that restarted on another address, or with another shared memory file, gets a new client.
     if (current !== undefined) void closeQuietly(current.peer);
     this.members.set(node.nodeId, { info: node, peer: this.connect(node) });
   }

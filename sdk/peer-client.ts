@@ -5,6 +5,7 @@ import { abortError, ErrorCode, isKvCacheError, KvCacheError } from "../src/erro
 import type { CacheMetrics } from "../src/metrics.js";
 import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { encodeRequestHeader, protocolError, type ResponseFrame } from "../src/wire/frames.js";
+import { decodeLocation, encodeLeases, type Location } from "../src/wire/locations.js";
 import { decodeErrorBody, decodeStatsBody } from "../src/wire/messages.js";
 import { Op, opName, Status, wireLimits, type WireLimits } from "../src/wire/protocol.js";
 import { parseAddress, type PeerConnection, type PeerTls } from "./peer-connection.js";
@@ -97,6 +98,24 @@ export class PeerClient implements BlockPeer {
     const reply = await this.call({ op: Op.STATS, id: "" }, options);
     if (reply.status !== Status.OK) throw protocolError("STATS answered NOT_FOUND");
     return decodeStatsBody(reply.body);
+  }
+
+  /**
+   * LOCATE (nodes with a shared memory file): where block `id`'s bytes are in
+   * that file, under a new lease; undefined when it is not in the node's memory
+   * tier. `releasing` are leases this client is done with, ended first.
+   */
+  async locate(id: BlockId, releasing: readonly number[], options?: PeerOptions): Promise<(Location & { checksum: number; tag?: Buffer }) | undefined> {
+    assertBlockId(id);
+    const reply = await this.call({ op: Op.LOCATE, id, data: encodeLeases(releasing) }, options);
+    if (reply.status === Status.NOT_FOUND) return undefined;
+    const where = decodeLocation(reply.body);
+    return reply.tag === undefined ? { ...where, checksum: reply.checksum } : { ...where, checksum: reply.checksum, tag: reply.tag };
+  }
+
+  /** RELEASE: ends leases LOCATE granted. */
+  async release(leases: readonly number[], options?: PeerOptions): Promise<void> {
+    this.expectEmptyOk(await this.call({ op: Op.RELEASE, id: "", data: encodeLeases(leases) }, options), Op.RELEASE);
   }
 
   /** Round trip with no work on the node: resolves when it answered. */

@@ -62,6 +62,12 @@ export const configSchema = {
   },
   memory: {
     capacityBytes: { doc: "Capacity of the memory tier in bytes (block payloads).", format: "nat", default: 256 * MiB, env: "DATENLORD_MEMORY_CAPACITY_BYTES" },
+    sharedDirectory: {
+      doc: "Cache nodes: a memory file system (tmpfs) directory where the memory tier lives in one file, so SDKs on the same host read and write blocks there directly instead of over TCP (the file is mode 0600: same user only). Empty, or a directory that does not exist: the memory tier stays private to the node process.",
+      format: String,
+      default: "/dev/shm",
+      env: "DATENLORD_MEMORY_SHARED_DIRECTORY",
+    },
   },
   disk: {
     directory: { doc: "Directory of the disk (NVMe) tier; created if missing. Empty: no disk tier.", format: String, default: "data/disk", env: "DATENLORD_DISK_DIRECTORY" },
@@ -131,6 +137,10 @@ export const configSchema = {
     directS3Reads: {
       doc: "Cluster mode with s3.endpoint set: read a block no live node holds straight from S3 (one hop, where nodes advertise their layout) instead of through a node, which would also cache it.",
       format: Boolean, default: true, env: "DATENLORD_SDK_DIRECT_S3_READS",
+    },
+    sharedMemory: {
+      doc: "Cluster mode: move block bytes through the shared memory file of a cache node on the same host (memory.sharedDirectory on the node) with one file read or write, instead of over TCP. Nodes elsewhere, or whose file this process cannot open, are reached over TCP either way.",
+      format: Boolean, default: true, env: "DATENLORD_SDK_SHARED_MEMORY",
     },
   },
 } as const;

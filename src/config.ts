@@ -10,12 +10,12 @@ export interface AppConfig {
   readonly nodeId: string;
   readonly etcd: EtcdConfig;
   readonly s3: S3Config;
-  readonly memory: { readonly capacityBytes: number };
+  readonly memory: { readonly capacityBytes: number; readonly sharedDirectory: string };
   readonly disk: { readonly directory: string; readonly capacityBytes: number };
   readonly limits: LimitsConfig;
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
-  readonly sdk: { readonly strict: boolean; readonly concurrency: number; readonly directS3Reads: boolean };
+  readonly sdk: { readonly strict: boolean; readonly concurrency: number; readonly directS3Reads: boolean; readonly sharedMemory: boolean };
   readonly auth: AuthConfig;
   readonly tls: DataTlsConfig;
 }

@@ -3,6 +3,7 @@ import type { BlockTier, CorruptionHandler, EvictionHandler } from "./block-tier
 import { DiskTier, type DiskTierOptions } from "./disk-tier.js";
 import { MemoryTier, type MemoryTierOptions } from "./memory-tier.js";
 import { S3Tier, type S3TierOptions } from "./s3-tier.js";
+import { SharedMemoryTier, type SharedMemoryTierOptions } from "./shared-memory-tier.js";
 
 /** What the tiered store hands each tier it builds, so it hears of evictions and corrupt copies. */
 export interface TierHooks {
@@ -23,6 +24,11 @@ type Wired = keyof TierHooks;
 /** A {@link MemoryTier} for {@link TieredStore.open}. */
 export function memoryTier(options: Omit<MemoryTierOptions, Wired>): TierFactory {
   return (hooks) => new MemoryTier({ ...options, ...hooks });
+}
+
+/** A {@link SharedMemoryTier} (its file created) for {@link TieredStore.open}, in memory's place. */
+export function sharedMemoryTier(options: Omit<SharedMemoryTierOptions, Wired>): TierFactory {
+  return (hooks) => SharedMemoryTier.open({ ...options, ...hooks });
 }
 
 /** A {@link DiskTier} (opened, warm-restarted) for {@link TieredStore.open}. */

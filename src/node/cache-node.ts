@@ -187,6 +187,7 @@ export class CacheNode {
         void tracker.onMove(move);
       },
       onError: (err) => this.logger.warn("tier background failure", { err }),
+      onWarning: (message, fields) => this.logger.warn(message, fields),
       diskFs: this.options.diskFs,
     });
     const { s3 } = this.storage;
@@ -197,6 +198,7 @@ export class CacheNode {
     this.handler = nodeRequestHandler({
       nodeId: this.nodeId,
       store: this.storage.store,
+      shared: this.storage.shared,
       tierStats: () => this.storage!.store.tierStats(),
       afterPut: writeThrough === undefined ? undefined : (frame, block) => writeThrough.schedule(frame.blockId, block),
       metrics: this.metrics,
@@ -227,6 +229,7 @@ export class CacheNode {
     const info = {
       nodeId: this.nodeId, address: this.address, adminAddress: this.metricsAddress, startedAt: Date.now(),
       ...(this.security.adminTls === undefined ? {} : { adminTls: true }),
+      ...(this.storage!.shared === undefined ? {} : { sharedMemory: this.storage!.shared.file }),
       ...(this.storage!.s3 === undefined ? {} : { s3: { bucket: s3.bucket, prefix: s3.prefix, namespace: this.config.namespace } }),
     };
     this.registration = await this.metadata!.registerNode(info, this.config.etcd.leaseTtlSeconds);

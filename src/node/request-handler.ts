@@ -9,6 +9,8 @@ import type { RequestFrame } from "../wire/frames.js";
 import { encodeJson } from "../wire/messages.js";
 import { Op, opName, Status } from "../wire/protocol.js";
 import type { BlockTier, TierStats } from "../../storage/block-tier.js";
+import type { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
+import { decodeLeases, encodeLocation } from "../wire/locations.js";
 import type { Reply, RequestHandler } from "./server-connection.js";
 
 export interface NodeRequestHandlerOptions {
@@ -16,6 +18,8 @@ export interface NodeRequestHandlerOptions {
   /** The tiered store: GET looks in every tier (S3 included) and promotes; PUT lands in memory. */
   readonly store: BlockTier;
   readonly tierStats: () => Readonly<Record<string, TierStats | undefined>>;
+  /** The memory tier's shared file, when it has one: LOCATE and RELEASE are served from it. */
+  readonly shared?: Pick<SharedMemoryTier, "locate" | "release">;
   /** Called after every acknowledged PUT (write-through). */
   readonly afterPut?: (frame: RequestFrame, block: Block) => void;
   readonly metrics: CacheMetrics;
@@ -37,6 +41,14 @@ export function nodeRequestHandler(options: NodeRequestHandlerOptions): RequestH
     [Op.STATS]: async () => [{ status: Status.OK, body: encodeJson(statsOf(options)) }, "ok"],
     [Op.PING]: async () => [{ status: Status.OK }, "ok"],
   };
+  const shared = options.shared;
+  if (shared !== undefined) {
+    ops[Op.LOCATE] = async (f) => locate(shared, f);
+    ops[Op.RELEASE] = async (f) => {
+      for (const lease of decodeLeases(f.data)) shared.release(lease);
+      return [{ status: Status.OK }, "ok"];
+    };
+  }
   return async (frame) => {
     const op = `node_${opName(frame.op)}`;
     const stop = options.metrics.opDuration.startTimer({ op });
@@ -59,6 +71,14 @@ async function get(options: NodeRequestHandlerOptions, frame: RequestFrame): Pro
   const block = await options.store.get(frame.blockId);
   if (block === undefined) return [{ status: Status.NOT_FOUND }, "miss"];
   return [{ status: Status.OK, checksum: block.checksum, tag: block.tag, body: block.data }, "hit"];
+}
+
+/** Releases the leases the client is done with, then leases the block's place in the shared file. */
+function locate(shared: NonNullable<NodeRequestHandlerOptions["shared"]>, frame: RequestFrame): [Reply, Result] {
+  for (const lease of decodeLeases(frame.data)) shared.release(lease);
+  const where = shared.locate(frame.blockId);
+  if (where === undefined) return [{ status: Status.NOT_FOUND }, "miss"];
+  return [{ status: Status.OK, checksum: where.checksum, tag: where.tag, body: encodeLocation(where) }, "hit"];
 }
 
 async function put(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {

@@ -1,7 +1,7 @@
 import type { BlockId } from "../block.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
 import {
-  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
+  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_HELLO_BYTES, MAX_LEASES_PER_FRAME, MAX_JSON_BYTES, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
   type WireLimits,
 } from "./protocol.js";
 
@@ -143,6 +143,7 @@ export function decodeResponseHeader(buf: Buffer, offset: number, limits: WireLi
 function requestCaps(op: Op, limits: WireLimits): [number, number] {
   if (op === Op.PUT) return [limits.maxTagBytes, limits.maxBlockBytes];
   if (op === Op.HELLO) return [0, MAX_HELLO_BYTES];
+  if (op === Op.LOCATE || op === Op.RELEASE) return [0, 4 * MAX_LEASES_PER_FRAME];
   return [0, 0];
 }
 

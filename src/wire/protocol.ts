@@ -40,6 +40,19 @@ export const Op = {
    * the client sends nothing else. A node without a secret answers OK to any HELLO.
    */
   HELLO: 6,
+  /**
+   * Same-host reads through the node's shared memory file (src/shared-memory-file.ts),
+   * only to nodes that advertise one. The request names a block; its data is a
+   * list of leases to release first (u32 each, at most MAX_LEASES_PER_FRAME),
+   * so a client reading steadily never sends a RELEASE of its own. OK: checksum
+   * and tag of the block, body = offset u64 | length u32 | lease u32: the
+   * block's bytes are at that offset of the file and stay there until the lease
+   * is released or expires. NOT_FOUND: the block is not in the memory tier (a
+   * GET still finds it in a lower one).
+   */
+  LOCATE: 7,
+  /** Ends leases LOCATE granted: data is the list (u32 each); OK with an empty body. Unknown leases are ignored. */
+  RELEASE: 8,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -67,6 +80,12 @@ export function opName(op: Op): string {
 
 /** Largest JSON body (ERROR, STATS): small, so a bad peer cannot make us buffer much. */
 export const MAX_JSON_BYTES = 64 * 1024;
+
+/** Most leases one LOCATE or RELEASE carries. */
+export const MAX_LEASES_PER_FRAME = 256;
+
+/** Body of a LOCATE reply. */
+export const LOCATION_BYTES = 16;
 
 /** Largest HELLO data (the secret): an unauthenticated peer can make a node buffer no more. */
 export const MAX_HELLO_BYTES = 1024;

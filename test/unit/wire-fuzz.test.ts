@@ -4,7 +4,7 @@ import { HelloGate } from "../../src/node/hello-gate.js";
 import { requestParser, responseParser, type RequestParser, type ResponseParser } from "../../src/wire/frame-parser.js";
 import { encodeRequestHeader, encodeResponseHeader, type RequestFrame } from "../../src/wire/frames.js";
 import { encodeHello, SecretVerifier } from "../../src/wire/hello.js";
-import { MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, Op, Status, VERSION, type WireLimits } from "../../src/wire/protocol.js";
+import { MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, MAX_LEASES_PER_FRAME, Op, Status, VERSION, type WireLimits } from "../../src/wire/protocol.js";
 import { prng } from "../integration/cluster-fixtures.js";
 
 /**
@@ -18,7 +18,7 @@ import { prng } from "../integration/cluster-fixtures.js";
 const SEED = Number(process.env["WIRE_FUZZ_SEED"] ?? 0x5eed_0007);
 const CASES = 120_000;
 const LIMITS: WireLimits = { maxBlockBytes: 2048, maxTagBytes: 96 };
-const OPS = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO];
+const OPS: Op[] = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO, Op.LOCATE, Op.RELEASE];
 const STATUSES = [Status.OK, Status.NOT_FOUND, Status.ERROR];
 
 type Rand = () => number;
@@ -38,11 +38,18 @@ function isParserError(err: unknown): boolean {
   return err instanceof KvCacheError && (err.code === ErrorCode.PROTOCOL || err.code === ErrorCode.AUTH);
 }
 
+/** Most data a request of `op` may carry (`put` for PUT). */
+function dataCapOf(op: Op, put: number): number {
+  if (op === Op.PUT) return put;
+  if (op === Op.HELLO) return MAX_HELLO_BYTES;
+  return op === Op.LOCATE || op === Op.RELEASE ? 4 * MAX_LEASES_PER_FRAME : 0;
+}
+
 /** A valid request frame's bytes: a random op with lengths its op allows. */
 function requestFrame(r: Rand): Buffer {
   const op = OPS[int(r, OPS.length)]!;
   const tag = op === Op.PUT ? bytes(r, int(r, LIMITS.maxTagBytes + 1)) : Buffer.alloc(0);
-  const dataCap = op === Op.PUT ? 600 : op === Op.HELLO ? MAX_HELLO_BYTES : 0;
+  const dataCap = dataCapOf(op, 600);
   const data = bytes(r, int(r, dataCap + 1));
   const header = encodeRequestHeader({ op, requestId: int(r, 2 ** 32), blockId: op === Op.STATS || op === Op.PING ? "" : bytes(r, 16).toString("hex"), checksum: int(r, 2 ** 32), tagLength: tag.length, dataLength: data.length });
   return Buffer.concat([header, tag, data]);
@@ -130,7 +137,7 @@ const BLOCK_ID = /^[0-9a-f]{32}$/;
 
 function checkRequest(f: RequestFrame): void {
   check(OPS.includes(f.op) && BLOCK_ID.test(f.blockId), `request op ${f.op}, id ${f.blockId}`);
-  const cap = f.op === Op.PUT ? LIMITS.maxBlockBytes : f.op === Op.HELLO ? MAX_HELLO_BYTES : 0;
+  const cap = dataCapOf(f.op, LIMITS.maxBlockBytes);
   check(f.data.length <= cap && (f.tag?.length ?? 0) <= (f.op === Op.PUT ? LIMITS.maxTagBytes : 0), `op ${f.op} frame over its limits (data ${f.data.length})`);
 }
 

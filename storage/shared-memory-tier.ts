@@ -1,0 +1,373 @@
+import fs, { promises as fsp } from "node:fs";
+import { promisify } from "node:util";
+import type { Block, BlockId } from "../src/block.js";
+import { checksumMatches } from "../src/checksum.js";
+import { ErrorCode, KvCacheError } from "../src/errors.js";
+import { CacheMetrics } from "../src/metrics.js";
+import { readFully, writeFully } from "../src/positional-io.js";
+import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
+import { ChangeSignal } from "./change-signal.js";
+import { ExtentAllocator, type Extent } from "./extent-allocator.js";
+import { InFlight } from "./in-flight.js";
+import { SharedLeases, type SharedEntry } from "./shared-leases.js";
+import { assertCapacity, assertStorable, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+
+export interface SharedMemoryTierOptions {
+  /** Payload bytes the tier may hold. A positive integer; the file is this plus a 4 KiB header. */
+  readonly capacityBytes: number;
+  /** An existing directory on a memory file system (tmpfs), e.g. /dev/shm. */
+  readonly directory: string;
+  /** How long a {@link SharedMemoryTier.locate} keeps its block's bytes in place without a release (default 5000 ms). */
+  readonly leaseMs?: number;
+  /** Told about every block evicted for capacity, with its bytes, before the put that displaced it resolves. */
+  readonly onEvict?: EvictionHandler;
+  readonly onCorrupt?: CorruptionHandler;
+  readonly onError?: (err: unknown) => void;
+  readonly metrics?: CacheMetrics;
+  /** Milliseconds clock for leases (tests inject one). */
+  readonly now?: () => number;
+}
+
+/** Where a located block's bytes are in the shared file, held in place until the lease is released or expires. */
+export interface SharedLocation {
+  /** Offset in the file (header included). */
+  readonly offset: number;
+  readonly length: number;
+  readonly checksum: number;
+  readonly tag?: Uint8Array;
+  readonly lease: number;
+}
+
+/** Puts of one id in flight, and the sequence number of the last put or delete of it called. */
+interface Pending {
+  latest: number;
+  writers: number;
+}
+
+const TIER = "memory";
+const DEFAULT_LEASE_MS = 5000;
+const open = promisify(fs.open);
+const close = promisify(fs.close);
+const ftruncate = promisify(fs.ftruncate);
+
+/**
+ * The memory tier in a shared file on tmpfs: the same byte-capacity LRU as
+ * {@link MemoryTier}, but the bytes live in one file carved into extents
+ * ({@link ExtentAllocator}), so an SDK on the same host can read a block with
+ * one pread after a LOCATE, with no copy through the TCP stack, and the node's
+ * memory is reused across blocks instead of freshly touched per put.
+ *
+ * - A put reserves an extent (evicting least-recently-used blocks until one
+ *   fits), writes, then publishes; it is never visible half-written, and among
+ *   puts and deletes of one id the last one called wins.
+ * - An evicted block stays readable until its bytes are read back and handed to
+ *   `onEvict`, so it is never in no tier at all.
+ * - An extent is reused only when nobody reads it: gets pin it while they read,
+ *   and a located block is pinned until its lease is released or expires.
+ * - Every get verifies the checksum; an SDK reading a located block verifies it too.
+ */
+export class SharedMemoryTier implements BlockTier {
+  readonly name = TIER;
+  readonly file: SharedMemoryFile;
+  readonly #fd: number;
+  readonly #capacity: number;
+  readonly #options: SharedMemoryTierOptions;
+  readonly #metrics: CacheMetrics;
+  readonly #allocator: ExtentAllocator;
+  /** Published blocks in least-recently-used-first order. */
+  readonly #index = new Map<BlockId, SharedEntry>();
+  readonly #leases: SharedLeases;
+  readonly #space = new ChangeSignal();
+  readonly #inFlight = new InFlight();
+  /** Ids with puts in flight: only the put called last publishes, unless a delete was called after it. */
+  readonly #pending = new Map<BlockId, Pending>();
+  #sequence = 0;
+  #reserving: Promise<unknown> = Promise.resolve();
+  #bytes = 0;
+  #closing: Promise<void> | undefined;
+  readonly #onError = (err: unknown): void => this.#options.onError?.(err);
+
+  private constructor(options: SharedMemoryTierOptions, file: SharedMemoryFile, fd: number) {
+    this.#options = options;
+    this.#capacity = options.capacityBytes;
+    this.file = file;
+    this.#fd = fd;
+    this.#metrics = options.metrics ?? new CacheMetrics();
+    this.#allocator = new ExtentAllocator(options.capacityBytes);
+    this.#leases = new SharedLeases({ leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, now: options.now ?? Date.now, unpin: (entry) => this.#unpin(entry) });
+    this.#report();
+  }
+
+  /** Creates the tier's file in `directory` (removing files left there by dead processes). */
+  static async open(options: SharedMemoryTierOptions): Promise<SharedMemoryTier> {
+    assertCapacity(TIER, options.capacityBytes);
+    await checkDirectory(options.directory, options.capacityBytes);
+    await removeStaleSharedFiles(options.directory, processIsAlive);
+    const file = newSharedMemoryFile(options.directory, process.pid);
+    const fd = await open(file.path, "wx+", 0o600).catch((err: unknown) => {
+      throw ioError("create", file.path, err);
+    });
+    try {
+      await writeFully(fd, encodeSharedHeader(file.token), 0);
+      await ftruncate(fd, SHARED_HEADER_BYTES + options.capacityBytes);
+    } catch (err) {
+      await close(fd).catch(() => undefined);
+      await fsp.rm(file.path, { force: true });
+      throw ioError("initialise", file.path, err);
+    }
+    return new SharedMemoryTier(options, file, fd);
+  }
+
+  async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
+    guardIdOp(TIER, this.#closed, id, options);
+    const entry = this.#touch(id);
+    if (entry === undefined) return countRead(this.#metrics, TIER, undefined);
+    return this.#inFlight.track(this.#read(entry));
+  }
+
+  async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closed, id, options);
+    assertStorable(TIER, block, this.#capacity);
+    const pending = this.#pending.get(id) ?? { latest: 0, writers: 0 };
+    this.#pending.set(id, pending);
+    pending.writers++;
+    pending.latest = ++this.#sequence;
+    return this.#inFlight.track(this.#write(id, block, pending, pending.latest));
+  }
+
+  async has(id: BlockId, options?: TierOptions): Promise<boolean> {
+    guardIdOp(TIER, this.#closed, id, options);
+    return this.#index.has(id);
+  }
+
+  async delete(id: BlockId, options?: TierOptions): Promise<void> {
+    guardIdOp(TIER, this.#closed, id, options);
+    // A put of this id still writing loses to this later delete.
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) pending.latest = ++this.#sequence;
+    const entry = this.#index.get(id);
+    if (entry !== undefined) this.#remove(entry);
+  }
+
+  async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
+    guardOp(TIER, this.#closed, options);
+    return Promise.all(ids.map((id) => this.get(id, options)));
+  }
+
+  async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
+    guardBatch(TIER, this.#closed, entries, this.#capacity, options);
+    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+  }
+
+  async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
+    guardOp(TIER, this.#closed, options);
+    await Promise.all(ids.map((id) => this.delete(id, options)));
+  }
+
+  async *ids(options?: TierOptions): AsyncIterable<BlockId> {
+    guardOp(TIER, this.#closed, options);
+    yield* [...this.#index.keys()];
+  }
+
+  stats(): TierStats {
+    return { items: this.#index.size, bytes: this.#bytes, capacityBytes: this.#capacity };
+  }
+
+  /**
+   * Where block `id`'s bytes are, pinned there under a new lease (counted as a
+   * read of this tier); undefined when the block is not in this tier.
+   */
+  locate(id: BlockId): SharedLocation | undefined {
+    guardIdOp(TIER, this.#closed, id, undefined);
+    const entry = this.#touch(id);
+    if (entry === undefined) return void countRead(this.#metrics, TIER, undefined);
+    entry.pins++;
+    const lease = this.#leases.grant(entry);
+    this.#metrics.tierHits.inc({ tier: TIER });
+    this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
+    const where = { offset: SHARED_HEADER_BYTES + entry.extent.offset, length: entry.length, checksum: entry.checksum, lease };
+    return entry.tag === undefined ? where : { ...where, tag: entry.tag };
+  }
+
+  /** Ends a lease {@link locate} granted; false when it was unknown (already released or expired). */
+  release(lease: number): boolean {
+    return this.#leases.release(lease);
+  }
+
+  /** Waits for reads and writes in flight, then removes the file. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  get #closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#space.notify();
+    await this.#inFlight.drain();
+    this.#leases.clear();
+    this.#index.clear();
+    this.#bytes = 0;
+    this.#report();
+    await close(this.#fd).catch((err: unknown) => this.#onError(err));
+    await fsp.rm(this.file.path, { force: true }).catch((err: unknown) => this.#onError(err));
+  }
+
+  /** The published entry of `id`, now the most recently used. */
+  #touch(id: BlockId): SharedEntry | undefined {
+    const entry = this.#index.get(id);
+    if (entry !== undefined && !entry.evicting) {
+      this.#index.delete(id);
+      this.#index.set(id, entry);
+    }
+    return entry;
+  }
+
+  async #read(entry: SharedEntry): Promise<Block | undefined> {
+    const data = await this.#bytesOf(entry);
+    if (!checksumMatches(data, entry.checksum)) {
+      this.#dropCorrupt(entry);
+      return countRead(this.#metrics, TIER, undefined);
+    }
+    return countRead(this.#metrics, TIER, entry.tag === undefined ? { data, checksum: entry.checksum } : { data, checksum: entry.checksum, tag: entry.tag });
+  }
+
+  /** The entry's bytes, read while its extent is pinned. */
+  async #bytesOf(entry: SharedEntry): Promise<Buffer> {
+    entry.pins++;
+    try {
+      const data = Buffer.allocUnsafe(entry.length);
+      await readFully(this.#fd, data, SHARED_HEADER_BYTES + entry.extent.offset);
+      return data;
+    } catch (err) {
+      throw ioError("read", this.file.path, err);
+    } finally {
+      this.#unpin(entry);
+    }
+  }
+
+  async #write(id: BlockId, block: Block, pending: Pending, sequence: number): Promise<void> {
+    try {
+      const extent = await this.#reserve(Math.max(1, block.data.byteLength));
+      try {
+        await writeFully(this.#fd, block.data, SHARED_HEADER_BYTES + extent.offset);
+      } catch (err) {
+        this.#free(extent);
+        throw ioError("write", this.file.path, err);
+      }
+      // A later put or delete of this id was called while this one wrote: that one wins.
+      if (pending.latest !== sequence || this.#closed) this.#free(extent);
+      else this.#publish(id, block, extent);
+    } finally {
+      if (--pending.writers === 0) this.#pending.delete(id);
+    }
+  }
+
+  #publish(id: BlockId, block: Block, extent: Extent): void {
+    const old = this.#index.get(id);
+    if (old !== undefined) this.#remove(old);
+    this.#index.set(id, { id, length: block.data.byteLength, extent, checksum: block.checksum, tag: block.tag, pins: 0, gone: false, evicting: false });
+    this.#bytes += block.data.byteLength;
+    this.#report();
+    // A reservation waiting for space may now evict this block.
+    this.#space.notify();
+  }
+
+  /** Space for `length` bytes, one reservation at a time so concurrent puts do not evict for each other twice. */
+  #reserve(length: number): Promise<Extent> {
+    const run = this.#reserving.then(() => this.#makeRoom(length));
+    this.#reserving = run.catch(() => undefined);
+    return run;
+  }
+
+  async #makeRoom(length: number): Promise<Extent> {
+    for (;;) {
+      if (this.#closed) throw new KvCacheError(ErrorCode.CLOSED, `${TIER} tier is closed`, { details: { tier: TIER } });
+      const extent = this.#allocator.allocate(length);
+      if (extent !== undefined) return extent;
+      const victim = this.#leastRecent();
+      if (victim !== undefined) {
+        await this.#evict(victim);
+        continue;
+      }
+      // What is left is being written, read or leased: wait for a release, or for the next lease to expire.
+      if (this.#leases.expire() > 0) continue;
+      await this.#leases.untilReleaseOrExpiry(this.#space.next());
+    }
+  }
+
+  #leastRecent(): SharedEntry | undefined {
+    for (const entry of this.#index.values()) if (!entry.evicting) return entry;
+    return undefined;
+  }
+
+  /** Reads the victim back, then drops it and hands its bytes to onEvict in the same tick (never in no tier). */
+  async #evict(victim: SharedEntry): Promise<void> {
+    victim.evicting = true;
+    let data: Buffer | undefined;
+    try {
+      data = await this.#bytesOf(victim);
+    } catch (err) {
+      this.#onError(err);
+    }
+    if (this.#index.get(victim.id) !== victim) return; // deleted or replaced meanwhile: not an eviction
+    if (data === undefined || !checksumMatches(data, victim.checksum)) {
+      this.#dropCorrupt(victim);
+      return;
+    }
+    this.#remove(victim);
+    const block: Block = victim.tag === undefined ? { data, checksum: victim.checksum } : { data, checksum: victim.checksum, tag: victim.tag };
+    void runEvictionHandler(this.#options.onEvict, victim.id, block, this.#onError);
+  }
+
+  #dropCorrupt(entry: SharedEntry): void {
+    if (this.#index.get(entry.id) !== entry) return;
+    this.#remove(entry);
+    this.#metrics.checksumFailures.inc({ tier: TIER });
+    this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
+    notifyCorrupt(this.#options.onCorrupt, entry.id, this.#onError);
+  }
+
+  /** Takes the entry out of the index; its extent is freed once nobody reads it. */
+  #remove(entry: SharedEntry): void {
+    if (this.#index.get(entry.id) === entry) this.#index.delete(entry.id);
+    entry.gone = true;
+    this.#bytes -= entry.length;
+    if (entry.pins === 0) this.#free(entry.extent);
+    this.#report();
+  }
+
+  #unpin(entry: SharedEntry): void {
+    entry.pins--;
+    if (entry.gone && entry.pins === 0) this.#free(entry.extent);
+  }
+
+  #free(extent: Extent): void {
+    this.#allocator.release(extent);
+    this.#space.notify();
+  }
+
+  #report(): void {
+    this.#metrics.reportTier(TIER, this.stats());
+  }
+}
+
+async function checkDirectory(directory: string, capacityBytes: number): Promise<void> {
+  const stats = await fsp.statfs(directory).catch((err: unknown) => {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} is not usable: ${(err as Error).message}`, { cause: err, details: { directory } });
+  });
+  const available = stats.bavail * stats.bsize;
+  if (available < capacityBytes + SHARED_HEADER_BYTES) {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} has ${available} bytes free, less than the memory tier capacity of ${capacityBytes}`, {
+      details: { directory, available, capacityBytes },
+    });
+  }
+}
+
+function ioError(op: string, path: string, cause: unknown): KvCacheError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new KvCacheError(ErrorCode.TIER_IO, `shared memory tier ${op} failed on ${path}: ${reason}`, { cause, details: { tier: TIER, path } });
+}

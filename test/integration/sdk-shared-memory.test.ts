@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, promises as fsp } from "node:fs";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { DatenLordSDK, type ConfigOverrides } from "../../sdk/index.js";
+import { cleanupAfterTest } from "../helpers/cleanup.js";
+import { nodeCluster, type NodeCluster } from "../helpers/node-fixtures.js";
+import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
+import { waitFor } from "../helpers/wait-for.js";
+import { scrape, valueOf } from "./metrics-fixtures.js";
+
+const KiB = 1024;
+const NO_SWEEP = { sweepIntervalMs: 3_600_000 };
+
+/** A directory of its own for the nodes' shared files, on tmpfs when there is one. */
+async function sharedDirectory(): Promise<string> {
+  const dir = existsSync("/dev/shm") ? await fsp.mkdtemp("/dev/shm/datenlord-test-") : await makeTempDir();
+  cleanupAfterTest(() => removeDir(dir));
+  return dir;
+}
+
+async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
+  const registry = new Registry();
+  const sdk = new DatenLordSDK({ env: {}, registry, options: { ...cluster.overrides, ...extra, sdk: { strict: true, ...extra.sdk } } });
+  cleanupAfterTest(() => sdk.close());
+  const sum = async (name: string, labels: Record<string, string>): Promise<number> =>
+    (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+  return {
+    client: await sdk.connect(),
+    sharedHits: () => sum("kvcache_tier_hits_total", { tier: "shared" }),
+    sharedMisses: () => sum("kvcache_tier_misses_total", { tier: "shared" }),
+    checksumFailures: () => sum("kvcache_checksum_failures_total", { tier: "shared" }),
+  };
+}
+
+const nodeOps = async (adminUrl: string, op: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_requests_total", { op });
+
+describe("SDK through a node's shared memory file", () => {
+  it("reads hot blocks in the node's file, into the caller's buffer too; over TCP when turned off", async () => {
+    const directory = await sharedDirectory();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 4 * 1024 * KiB, sharedDirectory: directory }, cluster: NO_SWEEP });
+    const node = await cluster.startNode();
+    const [info] = await cluster.metadata.liveNodes();
+    expect(info!.sharedMemory!.path.startsWith(`${directory}/`)).toBe(true);
+    expect((await fsp.stat(info!.sharedMemory!.path)).mode & 0o777).toBe(0o600);
+
+    const shared = await client(cluster);
+    const blocks = Array.from({ length: 4 }, (_, i) => ({ key: `hot/${i}`, data: randomBytes(300 * KiB + i) }));
+    for (const b of blocks) await shared.client.insert(b.key, b.data);
+    const into = Buffer.alloc(512 * KiB);
+    for (const b of blocks) {
+      expect(Buffer.compare((await shared.client.tryLoad(`${b.key}/more`))!.data, b.data)).toBe(0);
+      const hit = await shared.client.tryLoad(b.key, { into });
+      expect(hit!.data.buffer).toBe(into.buffer);
+      expect(Buffer.compare(hit!.data, b.data)).toBe(0);
+    }
+    expect(await shared.sharedHits()).toBe(8);
+    expect(await nodeOps(node.adminUrl, "node_locate")).toBe(8);
+    expect(await nodeOps(node.adminUrl, "node_get")).toBe(0);
+
+    const tcp = await client(cluster, { sdk: { sharedMemory: false } });
+    for (const b of blocks) expect(Buffer.compare((await tcp.client.tryLoad(b.key))!.data, b.data)).toBe(0);
+    expect(await tcp.sharedHits()).toBe(0);
+    expect(await nodeOps(node.adminUrl, "node_get")).toBe(4);
+
+    await node.stop();
+    expect(existsSync(info!.sharedMemory!.path)).toBe(false);
+  });
+
+  it("falls back to the node's GET for blocks its memory tier no longer holds, and for bytes damaged in the file", async () => {
+    const directory = await sharedDirectory();
+    // Memory holds one 600 KiB block: the others are demoted to disk as they come.
+    const cluster = await nodeCluster({ memory: { capacityBytes: 700 * KiB, sharedDirectory: directory }, cluster: NO_SWEEP });
+    const node = await cluster.startNode();
+    const [info] = await cluster.metadata.liveNodes();
+    const c = await client(cluster);
+    const blocks = Array.from({ length: 3 }, (_, i) => ({ key: `k/${i}`, data: randomBytes(600 * KiB) }));
+    for (const b of blocks) await c.client.insert(b.key, b.data);
+    // k/0 is on disk: LOCATE misses, the GET reads the disk tier (and promotes it).
+    expect(Buffer.compare((await c.client.tryLoad("k/0"))!.data, blocks[0]!.data)).toBe(0);
+    expect(await c.sharedMisses()).toBe(1);
+    expect(await nodeOps(node.adminUrl, "node_get")).toBe(1);
+
+    // Damage every byte of the block region: the SDK's check catches it, and the node's GET
+    // drops the bad copy and serves the one it kept on disk when it promoted the block.
+    const file = await fsp.open(info!.sharedMemory!.path, "r+");
+    await file.write(Buffer.alloc(700 * KiB, 0x5a), 0, 700 * KiB, 4096);
+    await file.close();
+    expect(Buffer.compare((await c.client.tryLoad("k/0"))!.data, blocks[0]!.data)).toBe(0);
+    expect(await c.checksumFailures()).toBe(1);
+    await waitFor(async () => valueOf(await scrape(node.adminUrl), "kvcache_checksum_failures_total", { tier: "memory" }) === 1, { what: "the node counting its bad copy" });
+  });
+
+  it("removes the file of a node that was killed when the next node starts", async () => {
+    const directory = await sharedDirectory();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 1024 * KiB, sharedDirectory: directory }, cluster: NO_SWEEP });
+    const first = await cluster.startNode();
+    const [info] = await cluster.metadata.liveNodes();
+    await first.kill("SIGKILL");
+    expect(existsSync(info!.sharedMemory!.path)).toBe(true);
+    await cluster.startNode();
+    expect(existsSync(info!.sharedMemory!.path)).toBe(false);
+    expect((await fsp.readdir(directory)).length).toBe(1);
+  });
+
+  it("releases every lease it took: the node can reuse the space", async () => {
+    const directory = await sharedDirectory();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 512 * KiB, sharedDirectory: directory }, disk: { directory: "" }, cluster: NO_SWEEP });
+    await cluster.startNode();
+    const c = await client(cluster);
+    // Each insert evicts the block before it; each load leases the block in place. Unreleased
+    // leases would hold every evicted block's space for seconds and stall the inserts.
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      const data = randomBytes(400 * KiB);
+      await c.client.insert(`r/${i}`, data);
+      expect(Buffer.compare((await c.client.tryLoad(`r/${i}`))!.data, data)).toBe(0);
+    }
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await c.sharedHits()).toBe(20);
+  });
+});
