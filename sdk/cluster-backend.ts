@@ -31,8 +31,8 @@ export async function openClusterBackend(config: AppConfig, { metrics }: Backend
         metrics,
         ...security,
       });
-      const fd = config.sdk.sharedMemory && node.sharedMemory !== undefined ? openSharedMemoryFile(node.sharedMemory) : undefined;
-      return fd === undefined ? client : new SharedMemoryPeer({ client, fd, metrics });
+      const file = config.sdk.sharedMemory && node.sharedMemory !== undefined ? openSharedMemoryFile(node.sharedMemory) : undefined;
+      return file === undefined ? client : new SharedMemoryPeer({ client, file, metrics });
     });
     const s3 = config.s3.endpoint !== "" && config.sdk.directS3Reads ? new S3Reads(config.s3, config.namespace, () => peers.nodes(), metrics) : undefined;
     let closing: Promise<void> | undefined;

@@ -113,6 +113,22 @@ export class PeerClient implements BlockPeer {
     return reply.tag === undefined ? { ...where, checksum: reply.checksum } : { ...where, checksum: reply.checksum, tag: reply.tag };
   }
 
+  /** RESERVE (nodes with a shared memory file): room in that file for block `id`, to write its bytes into, under a lease. */
+  async reserve(id: BlockId, length: number, checksum: number, tag: Uint8Array | undefined, options?: PeerOptions): Promise<Location> {
+    assertBlockId(id);
+    const data = Buffer.allocUnsafe(4);
+    data.writeUInt32BE(length, 0);
+    const reply = await this.call({ op: Op.RESERVE, id, checksum, tag, data }, options);
+    if (reply.status !== Status.OK) throw protocolError("RESERVE answered NOT_FOUND");
+    return decodeLocation(reply.body);
+  }
+
+  /** COMMIT: publishes a reserved block whose bytes are written. */
+  async commit(id: BlockId, lease: number, options?: PeerOptions): Promise<void> {
+    assertBlockId(id);
+    this.expectEmptyOk(await this.call({ op: Op.COMMIT, id, data: encodeLeases([lease]) }, options), Op.COMMIT);
+  }
+
   /** RELEASE: ends leases LOCATE granted. */
   async release(leases: readonly number[], options?: PeerOptions): Promise<void> {
     this.expectEmptyOk(await this.call({ op: Op.RELEASE, id: "", data: encodeLeases(leases) }, options), Op.RELEASE);

@@ -34,3 +34,17 @@ export function writeFully(fd: number, data: Uint8Array, position: number): Prom
     step(0);
   });
 }
+
+/** {@link readFully} on the calling thread (for a memory file system, where a read is a memory copy). */
+export function readFullySync(fd: number, into: Uint8Array, position: number): void {
+  for (let done = 0; done < into.length;) {
+    const n = fs.readSync(fd, into, done, into.length - done, position + done);
+    if (n === 0) throw new RangeError(`file ends at ${position + done}, before the ${into.length} bytes asked from ${position}`);
+    done += n;
+  }
+}
+
+/** {@link writeFully} on the calling thread. */
+export function writeFullySync(fd: number, data: Uint8Array, position: number): void {
+  for (let done = 0; done < data.length;) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+}

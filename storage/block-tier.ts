@@ -41,6 +41,28 @@ export type EvictionHandler = (id: BlockId, block: Block, reason: "capacity") =>
  */
 export type CorruptionHandler = (id: BlockId) => void;
 
+/** Where a reserved block's bytes go in a shared memory file (see {@link ReservingTier}). */
+export interface Reservation {
+  /** Offset in the file (header included). */
+  readonly offset: number;
+  readonly length: number;
+  readonly lease: number;
+}
+
+/**
+ * A tier whose space a same-host client can write into itself: `reserve` finds
+ * room (evicting as a put would) and leases it; `commit` publishes the block
+ * once its bytes are written, as a put would; a lease that ends first frees the room.
+ */
+export interface ReservingTier {
+  reserve(id: BlockId, length: number, checksum: number, tag: Uint8Array | undefined, options?: TierOptions): Promise<Reservation>;
+  commit(id: BlockId, lease: number): void;
+}
+
+export function isReservingTier(tier: BlockTier): tier is BlockTier & ReservingTier {
+  return typeof (tier as Partial<ReservingTier>).reserve === "function" && typeof (tier as Partial<ReservingTier>).commit === "function";
+}
+
 /**
  * One storage tier: a byte-capacity map from block id to {@link Block}.
  *

@@ -66,6 +66,14 @@ export class SharedLeases {
     return true;
   }
 
+  /** Ends a lease without dropping its pin, which passes to the caller: the entry, or undefined when the lease is unknown. */
+  take(lease: number): SharedEntry | undefined {
+    const held = this.#leases.get(lease);
+    if (held === undefined) return undefined;
+    this.#leases.delete(lease);
+    return held.entry;
+  }
+
   /** Ends every expired lease; returns how many. */
   expire(): number {
     const now = this.#options.now();

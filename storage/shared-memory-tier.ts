@@ -4,6 +4,7 @@ import type { Block, BlockId } from "../src/block.js";
 import { checksumMatches } from "../src/checksum.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
+import { BufferPool } from "../src/buffer-pool.js";
 import { readFully, writeFully } from "../src/positional-io.js";
 import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
@@ -11,7 +12,7 @@ import { ChangeSignal } from "./change-signal.js";
 import { ExtentAllocator, type Extent } from "./extent-allocator.js";
 import { InFlight } from "./in-flight.js";
 import { SharedLeases, type SharedEntry } from "./shared-leases.js";
-import { assertCapacity, assertStorable, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, assertStorableSize, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
 export interface SharedMemoryTierOptions {
   /** Payload bytes the tier may hold. A positive integer; the file is this plus a 4 KiB header. */
@@ -25,8 +26,16 @@ export interface SharedMemoryTierOptions {
   readonly onCorrupt?: CorruptionHandler;
   readonly onError?: (err: unknown) => void;
   readonly metrics?: CacheMetrics;
+  /** Where {@link SharedMemoryTier.lend} takes its buffers (default: a pool of its own holding up to 64 MiB). */
+  readonly pool?: BufferPool;
   /** Milliseconds clock for leases (tests inject one). */
   readonly now?: () => number;
+}
+
+/** A block read into a pooled buffer: give the buffer back with `release()` once done with it. */
+export interface LentBlock {
+  readonly block: Block;
+  readonly release: () => void;
 }
 
 /** Where a located block's bytes are in the shared file, held in place until the lease is released or expires. */
@@ -47,6 +56,7 @@ interface Pending {
 
 const TIER = "memory";
 const DEFAULT_LEASE_MS = 5000;
+const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
 const open = promisify(fs.open);
 const close = promisify(fs.close);
 const ftruncate = promisify(fs.ftruncate);
@@ -78,6 +88,7 @@ export class SharedMemoryTier implements BlockTier {
   /** Published blocks in least-recently-used-first order. */
   readonly #index = new Map<BlockId, SharedEntry>();
   readonly #leases: SharedLeases;
+  readonly #pool: BufferPool;
   readonly #space = new ChangeSignal();
   readonly #inFlight = new InFlight();
   /** Ids with puts in flight: only the put called last publishes, unless a delete was called after it. */
@@ -95,6 +106,7 @@ export class SharedMemoryTier implements BlockTier {
     this.#fd = fd;
     this.#metrics = options.metrics ?? new CacheMetrics();
     this.#allocator = new ExtentAllocator(options.capacityBytes);
+    this.#pool = options.pool ?? new BufferPool(DEFAULT_POOL_BYTES);
     this.#leases = new SharedLeases({ leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, now: options.now ?? Date.now, unpin: (entry) => this.#unpin(entry) });
     this.#report();
   }
@@ -123,7 +135,29 @@ export class SharedMemoryTier implements BlockTier {
     guardIdOp(TIER, this.#closed, id, options);
     const entry = this.#touch(id);
     if (entry === undefined) return countRead(this.#metrics, TIER, undefined);
-    return this.#inFlight.track(this.#read(entry));
+    return this.#inFlight.track(this.#read(entry, Buffer.allocUnsafe(entry.length)));
+  }
+
+  /**
+   * A get into a buffer from the pool, for bytes passing through (a GET reply
+   * on its way to a socket): `release()` returns the buffer, and nothing may
+   * use the block's data after it. Undefined on a miss, which is not counted:
+   * the caller goes on to a get (of the tiered store) that counts it.
+   */
+  async lend(id: BlockId, options?: TierOptions): Promise<LentBlock | undefined> {
+    guardIdOp(TIER, this.#closed, id, options);
+    const entry = this.#touch(id);
+    if (entry === undefined) return undefined;
+    const into = this.#pool.take(entry.length);
+    const block = await this.#inFlight.track(this.#read(entry, into).catch((err: unknown) => {
+      this.#pool.give(into);
+      throw err;
+    }));
+    if (block === undefined) {
+      this.#pool.give(into);
+      return undefined;
+    }
+    return { block, release: () => this.#pool.give(into) };
   }
 
   async put(id: BlockId, block: Block, options?: TierOptions): Promise<void> {
@@ -190,6 +224,52 @@ export class SharedMemoryTier implements BlockTier {
     return entry.tag === undefined ? where : { ...where, tag: entry.tag };
   }
 
+  /**
+   * Space for a block a same-host client writes into the file itself, held
+   * under a lease (evicting for it as a put would). The block exists only once
+   * {@link commit} publishes it; a lease that expires first frees the space.
+   */
+  async reserve(id: BlockId, length: number, checksum: number, tag: Uint8Array | undefined, options?: TierOptions): Promise<SharedLocation> {
+    guardIdOp(TIER, this.#closed, id, options);
+    assertStorableSize(TIER, length, tag?.byteLength ?? 0, this.#capacity);
+    const extent = await this.#inFlight.track(this.#reserve(Math.max(1, length)));
+    if (this.#closed) {
+      this.#free(extent);
+      throw new KvCacheError(ErrorCode.CLOSED, `${TIER} tier is closed`, { details: { tier: TIER } });
+    }
+    // Not in the index and pinned by its lease: freed when the lease ends, unless committed.
+    const entry: SharedEntry = { id, length, extent, checksum, tag, pins: 1, gone: true, evicting: false };
+    const lease = this.#leases.grant(entry);
+    const where = { offset: SHARED_HEADER_BYTES + extent.offset, length, checksum, lease };
+    return tag === undefined ? where : { ...where, tag };
+  }
+
+  /**
+   * Publishes a reservation whose bytes the client has written, as a put of
+   * its block would (replacing an older copy of the id). The bytes are not
+   * read here: like every block's, they are verified on every read.
+   * Throws ERR_INVALID_ARGUMENT when the lease is unknown (it expired, or is
+   * not a reservation of `id`): the client then sends a PUT instead.
+   */
+  commit(id: BlockId, lease: number): void {
+    guardIdOp(TIER, this.#closed, id, undefined);
+    const entry = this.#leases.take(lease);
+    if (entry === undefined || entry.id !== id || !entry.gone) {
+      if (entry !== undefined) this.#unpin(entry);
+      throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `no reservation ${lease} of block ${id} (it expired, or was never made)`, { details: { tier: TIER, blockId: id, lease } });
+    }
+    const pending = this.#pending.get(id);
+    if (pending !== undefined) pending.latest = ++this.#sequence;
+    entry.pins--;
+    const old = this.#index.get(id);
+    if (old !== undefined) this.#remove(old);
+    entry.gone = false;
+    this.#index.set(id, entry);
+    this.#bytes += entry.length;
+    this.#report();
+    this.#space.notify();
+  }
+
   /** Ends a lease {@link locate} granted; false when it was unknown (already released or expired). */
   release(lease: number): boolean {
     return this.#leases.release(lease);
@@ -226,8 +306,8 @@ export class SharedMemoryTier implements BlockTier {
     return entry;
   }
 
-  async #read(entry: SharedEntry): Promise<Block | undefined> {
-    const data = await this.#bytesOf(entry);
+  async #read(entry: SharedEntry, into: Buffer): Promise<Block | undefined> {
+    const data = await this.#bytesOf(entry, into);
     if (!checksumMatches(data, entry.checksum)) {
       this.#dropCorrupt(entry);
       return countRead(this.#metrics, TIER, undefined);
@@ -235,13 +315,12 @@ export class SharedMemoryTier implements BlockTier {
     return countRead(this.#metrics, TIER, entry.tag === undefined ? { data, checksum: entry.checksum } : { data, checksum: entry.checksum, tag: entry.tag });
   }
 
-  /** The entry's bytes, read while its extent is pinned. */
-  async #bytesOf(entry: SharedEntry): Promise<Buffer> {
+  /** The entry's bytes, read into `into` (exactly its length) while its extent is pinned. */
+  async #bytesOf(entry: SharedEntry, into: Buffer): Promise<Buffer> {
     entry.pins++;
     try {
-      const data = Buffer.allocUnsafe(entry.length);
-      await readFully(this.#fd, data, SHARED_HEADER_BYTES + entry.extent.offset);
-      return data;
+      await readFully(this.#fd, into, SHARED_HEADER_BYTES + entry.extent.offset);
+      return into;
     } catch (err) {
       throw ioError("read", this.file.path, err);
     } finally {
@@ -309,7 +388,7 @@ export class SharedMemoryTier implements BlockTier {
     victim.evicting = true;
     let data: Buffer | undefined;
     try {
-      data = await this.#bytesOf(victim);
+      data = await this.#bytesOf(victim, Buffer.allocUnsafe(victim.length));
     } catch (err) {
       this.#onError(err);
     }

@@ -23,11 +23,17 @@ export function guardIdOp(tier: TierName, closed: boolean, id: unknown, options:
  * ERR_INVALID_ARGUMENT when its tag is longer than {@link MAX_TAG_BYTES}.
  */
 export function assertStorable(tier: TierName, block: Block, capacityBytes: number): void {
-  const tagBytes = block.tag?.byteLength ?? 0;
+  assertStorableSize(tier, block.data.byteLength, block.tag?.byteLength ?? 0, capacityBytes);
+}
+
+/** {@link assertStorable} for a block known by its sizes (a reservation), which must also be whole numbers. */
+export function assertStorableSize(tier: TierName, size: number, tagBytes: number, capacityBytes: number): void {
   if (tagBytes > MAX_TAG_BYTES) {
     throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `block tag of ${tagBytes} bytes exceeds ${MAX_TAG_BYTES}`, { details: { tier, size: tagBytes } });
   }
-  const size = block.data.byteLength;
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `block size must be a non-negative integer; got ${size}`, { details: { tier } });
+  }
   if (size > capacityBytes) {
     throw new KvCacheError(ErrorCode.BLOCK_TOO_LARGE, `block of ${size} bytes exceeds the ${tier} tier capacity of ${capacityBytes} bytes`, {
       details: { tier, size, limit: capacityBytes },

@@ -1,6 +1,7 @@
 import type { Block, BlockId } from "../src/block.js";
 import { CacheMetrics } from "../src/metrics.js";
-import type { BlockTier, TierOptions, TierStats } from "./block-tier.js";
+import { ErrorCode, KvCacheError } from "../src/errors.js";
+import { isReservingTier, type BlockTier, type Reservation, type ReservingTier, type TierOptions, type TierStats } from "./block-tier.js";
 import { InFlight } from "./in-flight.js";
 import { MoveCollector } from "./move-collector.js";
 import type { RetryPolicy } from "./retry.js";
@@ -121,6 +122,32 @@ export class TieredStore implements BlockTier {
     if (this.#mover.pending.find(id) !== undefined) return true;
     for (const tier of [this.#memory, ...(this.#disk === undefined ? [] : [this.#disk])]) if (await tier.has(id, options)) return true;
     return false;
+  }
+
+  /**
+   * Room in memory for a block a same-host client writes itself (memory must be
+   * a {@link ReservingTier}, else ERR_INVALID_ARGUMENT). Like a put, it waits
+   * while too many bytes are in transit and resolves after the moves it caused.
+   */
+  async reserve(id: BlockId, length: number, checksum: number, tag: Uint8Array | undefined, options?: TierOptions): Promise<Reservation> {
+    guardIdOp(TIER, this.#closing !== undefined, id, options);
+    const memory = this.#reservingMemory();
+    return this.#inFlight.track((async () => {
+      await this.#mover.pending.waitBelow(this.#options.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES, options?.signal);
+      let reservation: Reservation | undefined;
+      await this.#moves.run(async () => void (reservation = await memory.reserve(id, length, checksum, tag, options)));
+      return reservation!;
+    })());
+  }
+
+  /** Publishes a reserved block whose bytes are written: from here on it is stored as if put. */
+  commit(id: BlockId, lease: number): void {
+    guardIdOp(TIER, this.#closing !== undefined, id, undefined);
+    const memory = this.#reservingMemory();
+    // As for a put: older copies in transit must not land after this one.
+    this.#mover.pending.cancel(id);
+    this.#mover.known.forget(id);
+    memory.commit(id, lease);
   }
 
   async delete(id: BlockId, options?: TierOptions): Promise<void> {
@@ -254,6 +281,11 @@ export class TieredStore implements BlockTier {
 
   #reportError(err: unknown): void {
     this.#options.onError?.(err);
+  }
+
+  #reservingMemory(): BlockTier & ReservingTier {
+    if (isReservingTier(this.#memory)) return this.#memory;
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, "this store's memory tier does not take reservations (it is not shared)");
   }
 
   #tiers(): BlockTier[] {

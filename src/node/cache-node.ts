@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { BufferPool } from "../buffer-pool.js";
 import type { AppConfig } from "../config.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
 import { NodeMetrics } from "../metrics.js";
@@ -36,6 +37,8 @@ export interface CacheNodeOptions {
 }
 
 const DEFAULT_DRAIN_TIMEOUT_MS = 10_000;
+/** Most bytes of idle buffers the node keeps for reuse (PUT bodies, GET replies of the shared memory tier). */
+const POOLED_BYTES = 64 * 1024 * 1024;
 
 /**
  * A cache node: the data server (src/wire protocol) over memory, disk and S3
@@ -61,6 +64,10 @@ export class CacheNode {
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepReport> | undefined;
   private handler: RequestHandler | undefined;
+  /** Buffers block bytes pass through on their way into and out of a shared memory tier. */
+  private readonly pool = new BufferPool(POOLED_BYTES);
+  /** Set once storage is open, when PUT bodies can be received in pooled buffers (see recycle in the request handler). */
+  private recyclesBodies = false;
   private readonly stopping = new AbortController();
   private closing: Promise<void> | undefined;
 
@@ -162,6 +169,7 @@ export class CacheNode {
       host: node.host, port: node.port, limits: wireLimits(this.config.limits), handler, logger: this.logger,
       verifier: this.security.verifier, tls: this.security.dataTls, metrics: new ConnectionMetrics(this.metrics.registry),
       headerTimeoutMs: node.headerTimeoutMs, idleTimeoutMs: node.idleTimeoutMs, maxConnections: node.maxConnections,
+      bodyBuffer: (length) => (this.recyclesBodies && length <= this.config.memory.capacityBytes ? this.pool.take(length) : undefined),
     });
     const { port } = this.data.boundAddress;
     const wildcard = node.host === "0.0.0.0" || node.host === "::" || node.host === "";
@@ -188,6 +196,7 @@ export class CacheNode {
       },
       onError: (err) => this.logger.warn("tier background failure", { err }),
       onWarning: (message, fields) => this.logger.warn(message, fields),
+      pool: this.pool,
       diskFs: this.options.diskFs,
     });
     const { s3 } = this.storage;
@@ -195,10 +204,15 @@ export class CacheNode {
       this.writeThrough = new WriteThrough({ s3, tracker, concurrency: this.config.s3.maxConcurrency, logger: this.logger, metrics: this.metrics });
     }
     const writeThrough = this.writeThrough;
+    // The shared tier copies a PUT's bytes into its file and keeps no reference to them; write-through still uploads them.
+    this.recyclesBodies = this.storage.shared !== undefined && writeThrough === undefined;
+    this.logger.info("memory tier", this.storage.shared === undefined ? { shared: false } : { shared: true, file: this.storage.shared.file.path });
     this.handler = nodeRequestHandler({
       nodeId: this.nodeId,
       store: this.storage.store,
       shared: this.storage.shared,
+      ...(this.recyclesBodies ? { recycle: (data: Buffer) => this.pool.give(data), reservations: this.storage.store } : {}),
+      maxBlockBytes: this.config.limits.maxBlockBytes,
       tierStats: () => this.storage!.store.tierStats(),
       afterPut: writeThrough === undefined ? undefined : (frame, block) => writeThrough.schedule(frame.blockId, block),
       metrics: this.metrics,

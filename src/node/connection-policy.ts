@@ -12,6 +12,8 @@ export interface ConnectionPolicy {
   /** A connection with no request in hand and no bytes moving for this long is closed. */
   readonly idleTimeoutMs: number;
   readonly metrics?: ConnectionMetrics;
+  /** Where a request body of `length` bytes is received (a pooled buffer the handler gives back); undefined: a new buffer. */
+  readonly bodyBuffer?: (length: number) => Buffer | undefined;
 }
 
 /** Defaults when a caller gives only limits (tests, embedded servers): generous timeouts, no auth. */

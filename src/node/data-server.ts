@@ -32,6 +32,8 @@ export interface DataServerOptions {
   /** Connections beyond this are closed at once, before any handshake (default: no cap). */
   readonly maxConnections?: number;
   readonly metrics?: ConnectionMetrics;
+  /** See ConnectionPolicy.bodyBuffer. */
+  readonly bodyBuffer?: (length: number) => Buffer | undefined;
 }
 
 /** The node's data-protocol listener: a net (or tls) Server handing each connection to a {@link ServerConnection}. */
@@ -50,6 +52,7 @@ export class DataServer {
       headerTimeoutMs: options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
       metrics: options.metrics,
+      bodyBuffer: options.bodyBuffer,
     };
     server.on(options.tls === undefined ? "connection" : "secureConnection", (socket: Socket) => this.accept(socket));
     this.guard(server, options);

@@ -5,6 +5,7 @@ import type { DiskFs } from "../../storage/disk-fs.js";
 import type { TierMove } from "../../storage/tier-events.js";
 import { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
 import { diskTier, memoryTier, s3Tier, sharedMemoryTier, type TierFactory } from "../../storage/tier-factories.js";
+import type { BufferPool } from "../buffer-pool.js";
 import { ErrorCode, isKvCacheError } from "../errors.js";
 import { TieredStore } from "../../storage/tiered-store.js";
 
@@ -26,6 +27,8 @@ export interface NodeStorageOptions {
   readonly onError: (err: unknown) => void;
   /** Told when memory.sharedDirectory cannot hold the memory tier and it stays private to the process. */
   readonly onWarning: (message: string, fields: Record<string, unknown>) => void;
+  /** Buffers a shared memory tier lends GET replies (the node's pool, shared with PUT bodies). */
+  readonly pool?: BufferPool;
   /** The disk tier's file-system calls (fault injection in tests). */
   readonly diskFs?: DiskFs;
 }
@@ -70,7 +73,7 @@ function memoryTierOf(options: NodeStorageOptions): TierFactory {
   if (sharedDirectory === "") return private_;
   return async (hooks) => {
     try {
-      return await sharedMemoryTier({ capacityBytes, directory: sharedDirectory })(hooks);
+      return await sharedMemoryTier({ capacityBytes, directory: sharedDirectory, ...(options.pool === undefined ? {} : { pool: options.pool }) })(hooks);
     } catch (err) {
       if (!isKvCacheError(err, ErrorCode.INVALID_ARGUMENT)) throw err;
       options.onWarning("memory tier stays private to the node: memory.sharedDirectory cannot hold it", { reason: err.message, directory: sharedDirectory });

@@ -10,6 +10,7 @@ import { encodeJson } from "../wire/messages.js";
 import { Op, opName, Status } from "../wire/protocol.js";
 import type { BlockTier, TierStats } from "../../storage/block-tier.js";
 import type { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
+import type { TieredStore } from "../../storage/tiered-store.js";
 import { decodeLeases, encodeLocation } from "../wire/locations.js";
 import type { Reply, RequestHandler } from "./server-connection.js";
 
@@ -18,8 +19,22 @@ export interface NodeRequestHandlerOptions {
   /** The tiered store: GET looks in every tier (S3 included) and promotes; PUT lands in memory. */
   readonly store: BlockTier;
   readonly tierStats: () => Readonly<Record<string, TierStats | undefined>>;
-  /** The memory tier's shared file, when it has one: LOCATE and RELEASE are served from it. */
-  readonly shared?: Pick<SharedMemoryTier, "locate" | "release">;
+  /**
+   * The memory tier when it lives in a shared file: LOCATE and RELEASE are
+   * served from it, and a GET it can answer is read into a pooled buffer that
+   * goes back once the reply is written.
+   */
+  readonly shared?: Pick<SharedMemoryTier, "locate" | "release" | "lend">;
+  /**
+   * Takes back a PUT body once the store holds the block (the PUT body arrived
+   * in a pooled buffer, see ConnectionPolicy.bodyBuffer). Only for a store that
+   * keeps no reference to the bytes it was given: a shared memory tier, no write-through.
+   */
+  readonly recycle?: (data: Buffer) => void;
+  /** Same-host writes (RESERVE, COMMIT): the tiered store over a shared memory tier, when no write-through needs the bytes. */
+  readonly reservations?: Pick<TieredStore, "reserve" | "commit">;
+  /** Largest block a RESERVE may announce (limits.maxBlockBytes). */
+  readonly maxBlockBytes?: number;
   /** Called after every acknowledged PUT (write-through). */
   readonly afterPut?: (frame: RequestFrame, block: Block) => void;
   readonly metrics: CacheMetrics;
@@ -41,6 +56,14 @@ export function nodeRequestHandler(options: NodeRequestHandlerOptions): RequestH
     [Op.STATS]: async () => [{ status: Status.OK, body: encodeJson(statsOf(options)) }, "ok"],
     [Op.PING]: async () => [{ status: Status.OK }, "ok"],
   };
+  const reservations = options.reservations;
+  if (reservations !== undefined) {
+    ops[Op.RESERVE] = (f) => reserve(reservations, options.maxBlockBytes ?? Infinity, f);
+    ops[Op.COMMIT] = async (f) => {
+      reservations.commit(f.blockId, decodeU32(f.data, "COMMIT lease"));
+      return [{ status: Status.OK }, "ok"];
+    };
+  }
   const shared = options.shared;
   if (shared !== undefined) {
     ops[Op.LOCATE] = async (f) => locate(shared, f);
@@ -68,6 +91,12 @@ export function nodeRequestHandler(options: NodeRequestHandlerOptions): RequestH
 }
 
 async function get(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
+  const lent = await options.shared?.lend(frame.blockId);
+  if (lent !== undefined) {
+    const { block, release } = lent;
+    return [{ status: Status.OK, checksum: block.checksum, tag: block.tag, body: block.data, release }, "hit"];
+  }
+  // Not in (shared) memory: the store looks in the lower tiers and promotes.
   const block = await options.store.get(frame.blockId);
   if (block === undefined) return [{ status: Status.NOT_FOUND }, "miss"];
   return [{ status: Status.OK, checksum: block.checksum, tag: block.tag, body: block.data }, "hit"];
@@ -81,6 +110,22 @@ function locate(shared: NonNullable<NodeRequestHandlerOptions["shared"]>, frame:
   return [{ status: Status.OK, checksum: where.checksum, tag: where.tag, body: encodeLocation(where) }, "hit"];
 }
 
+/** Room in the shared file for a block the client writes itself; its tag is checked as a PUT's is. */
+async function reserve(reservations: Pick<TieredStore, "reserve">, maxBlockBytes: number, frame: RequestFrame): Promise<[Reply, Result]> {
+  assertOwnerTag(frame.tag);
+  const length = decodeU32(frame.data, "RESERVE length");
+  if (length > maxBlockBytes) {
+    throw new KvCacheError(ErrorCode.BLOCK_TOO_LARGE, `block is ${length} bytes; the limit (limits.maxBlockBytes) is ${maxBlockBytes}`, { details: { size: length, limit: maxBlockBytes } });
+  }
+  const where = await reservations.reserve(frame.blockId, length, frame.checksum, frame.tag);
+  return [{ status: Status.OK, body: encodeLocation(where) }, "ok"];
+}
+
+function decodeU32(data: Buffer, what: string): number {
+  if (data.length !== 4) throw new KvCacheError(ErrorCode.PROTOCOL, `protocol error: ${what} must be 4 bytes; got ${data.length}`);
+  return data.readUInt32BE(0);
+}
+
 async function put(options: NodeRequestHandlerOptions, frame: RequestFrame): Promise<[Reply, Result]> {
   // Bytes damaged on the way, or an owner tag naming an impossible namespace, are refused here, before any tier or metadata sees them.
   assertChecksum(frame.data, frame.checksum, `PUT from client (block ${frame.blockId})`);
@@ -88,6 +133,7 @@ async function put(options: NodeRequestHandlerOptions, frame: RequestFrame): Pro
   const block: Block = frame.tag === undefined ? { data: frame.data, checksum: frame.checksum } : { data: frame.data, checksum: frame.checksum, tag: frame.tag };
   await options.store.put(frame.blockId, block);
   options.afterPut?.(frame, block);
+  options.recycle?.(frame.data);
   return [{ status: Status.OK }, "ok"];
 }
 

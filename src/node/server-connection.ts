@@ -15,6 +15,8 @@ export interface Reply {
   readonly checksum?: number;
   readonly tag?: Uint8Array;
   readonly body?: Uint8Array;
+  /** Called once `body` is no longer needed: written to the socket, or never to be (a lent buffer goes back to its pool). */
+  readonly release?: () => void;
 }
 
 /** Answers one request; a rejection becomes an ERROR reply carrying the error's code. */
@@ -49,7 +51,8 @@ export class ServerConnection {
     private readonly logger: Logger,
   ) {
     this.gate = new HelloGate(policy.verifier);
-    this.parser = requestParser(policy.limits, (header) => this.gate.admit(header));
+    const bodyBuffer = policy.bodyBuffer;
+    this.parser = requestParser(policy.limits, (header) => this.gate.admit(header), bodyBuffer === undefined ? undefined : (_header, length) => bodyBuffer(length));
     socket.setNoDelay(true);
     socket.setTimeout(policy.idleTimeoutMs);
     socket.on("timeout", () => this.onIdle());
@@ -112,12 +115,12 @@ export class ServerConnection {
       if (authFailureOf(err) !== undefined) return this.refuse(err);
       reply = { status: Status.ERROR, body: encodeErrorBody(err) };
     }
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed) return reply.release?.();
     const header = encodeResponseHeader({
       status: reply.status, requestId: frame.requestId, checksum: reply.checksum ?? 0, tagLength: reply.tag?.length ?? 0, bodyLength: reply.body?.length ?? 0,
     });
     // A slow reader gets no new reply until it has taken this one; "close" ends the wait too.
-    if (!writeFrame(this.socket, header, reply.tag, reply.body)) await Promise.race([once(this.socket, "drain"), this.done]);
+    if (!writeFrame(this.socket, header, reply.tag, reply.body, reply.release)) await Promise.race([once(this.socket, "drain"), this.done]);
   }
 
   private hello(frame: RequestFrame): Reply {

@@ -179,9 +179,12 @@ export class FrameParser<H, F> {
 export type RequestParser = FrameParser<RequestFields, RequestFrame>;
 export type ResponseParser = FrameParser<ResponseFields, ResponseFrame>;
 
-/** The node's parser: requests from clients; `admit` may refuse a header before its payload is read. */
-export function requestParser(limits: WireLimits, admit?: AdmitHeader<RequestFields>): RequestParser {
-  return new FrameParser(REQUESTS, limits, admit);
+/**
+ * The node's parser: requests from clients; `admit` may refuse a header before
+ * its payload is read, and `bodyTarget` may receive a body in a pooled buffer.
+ */
+export function requestParser(limits: WireLimits, admit?: AdmitHeader<RequestFields>, bodyTarget?: BodyTarget<RequestFields>): RequestParser {
+  return new FrameParser(REQUESTS, limits, admit, bodyTarget);
 }
 
 /** The client's parser: responses from a node; `bodyTarget` may place a reply body in the caller's buffer. */

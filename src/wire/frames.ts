@@ -77,19 +77,21 @@ function writePrefix(out: Buffer, code: number, flags: number, requestId: number
 export interface FrameSink {
   cork(): void;
   uncork(): void;
-  write(chunk: Uint8Array): boolean;
+  write(chunk: Uint8Array, callback?: (err?: Error | null) => void): boolean;
 }
 
 /**
  * Writes header, tag and payload as separate buffers inside one cork, so the
  * kernel gets a single writev and the payload is never copied into a frame.
  * Returns false when the socket's buffer is full (wait for "drain").
+ * `written` is called once the frame has been handed to the kernel, or has
+ * failed to be (the socket was destroyed): then its buffers may be reused.
  */
-export function writeFrame(sink: FrameSink, header: Buffer, tag?: Uint8Array, payload?: Uint8Array): boolean {
+export function writeFrame(sink: FrameSink, header: Buffer, tag?: Uint8Array, payload?: Uint8Array, written?: () => void): boolean {
   sink.cork();
   let ok = sink.write(header);
   if (tag !== undefined && tag.length > 0) ok = sink.write(tag);
-  if (payload !== undefined && payload.length > 0) ok = sink.write(payload);
+  ok = payload !== undefined && payload.length > 0 ? sink.write(payload, written && (() => written())) : (written?.(), ok);
   sink.uncork();
   return ok;
 }
@@ -144,6 +146,8 @@ function requestCaps(op: Op, limits: WireLimits): [number, number] {
   if (op === Op.PUT) return [limits.maxTagBytes, limits.maxBlockBytes];
   if (op === Op.HELLO) return [0, MAX_HELLO_BYTES];
   if (op === Op.LOCATE || op === Op.RELEASE) return [0, 4 * MAX_LEASES_PER_FRAME];
+  if (op === Op.RESERVE) return [limits.maxTagBytes, 4];
+  if (op === Op.COMMIT) return [0, 4];
   return [0, 0];
 }
 

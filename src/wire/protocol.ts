@@ -53,6 +53,16 @@ export const Op = {
   LOCATE: 7,
   /** Ends leases LOCATE granted: data is the list (u32 each); OK with an empty body. Unknown leases are ignored. */
   RELEASE: 8,
+  /**
+   * Same-host writes through the shared memory file: the request names the
+   * block, carries its checksum and tag like a PUT, and its data is the block's
+   * length (u32). OK: body = offset u64 | length u32 | lease u32, room in the
+   * file the client writes the bytes into. Nodes that do not take writes this
+   * way (write-through on) answer ERROR; the client then PUTs.
+   */
+  RESERVE: 9,
+  /** Publishes a reserved block once its bytes are written: data is the lease (u32). OK, or ERROR when the lease expired (then PUT). */
+  COMMIT: 10,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 

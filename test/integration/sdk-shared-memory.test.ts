@@ -57,11 +57,17 @@ describe("SDK through a node's shared memory file", () => {
     expect(await shared.sharedHits()).toBe(8);
     expect(await nodeOps(node.adminUrl, "node_locate")).toBe(8);
     expect(await nodeOps(node.adminUrl, "node_get")).toBe(0);
+    // The inserts wrote their bytes into the file too: RESERVE + COMMIT, no PUT.
+    expect(await nodeOps(node.adminUrl, "node_reserve")).toBe(4);
+    expect(await nodeOps(node.adminUrl, "node_commit")).toBe(4);
+    expect(await nodeOps(node.adminUrl, "node_put")).toBe(0);
 
     const tcp = await client(cluster, { sdk: { sharedMemory: false } });
     for (const b of blocks) expect(Buffer.compare((await tcp.client.tryLoad(b.key))!.data, b.data)).toBe(0);
     expect(await tcp.sharedHits()).toBe(0);
     expect(await nodeOps(node.adminUrl, "node_get")).toBe(4);
+    await tcp.client.insert("tcp/0", randomBytes(1000));
+    expect(await nodeOps(node.adminUrl, "node_put")).toBe(1);
 
     await node.stop();
     expect(existsSync(info!.sharedMemory!.path)).toBe(false);
@@ -101,6 +107,19 @@ describe("SDK through a node's shared memory file", () => {
     await cluster.startNode();
     expect(existsSync(info!.sharedMemory!.path)).toBe(false);
     expect((await fsp.readdir(directory)).length).toBe(1);
+  });
+
+  it("PUTs to a node that does not take writes through its file (write-through on), and stops asking it", async () => {
+    const directory = await sharedDirectory();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 1024 * KiB, sharedDirectory: directory }, cluster: { ...NO_SWEEP, writeThrough: true } });
+    const node = await cluster.startNode();
+    const c = await client(cluster);
+    const blocks = Array.from({ length: 3 }, (_, i) => ({ key: `wt/${i}`, data: randomBytes(100 * KiB) }));
+    for (const b of blocks) await c.client.insert(b.key, b.data);
+    expect(await nodeOps(node.adminUrl, "node_put")).toBe(3);
+    expect(valueOf(await scrape(node.adminUrl), "kvcache_requests_total", { op: "node_reserve", result: "error" })).toBe(1);
+    for (const b of blocks) expect(Buffer.compare((await c.client.tryLoad(b.key))!.data, b.data)).toBe(0);
+    expect(await c.sharedHits()).toBe(3);
   });
 
   it("releases every lease it took: the node can reuse the space", async () => {

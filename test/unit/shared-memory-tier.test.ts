@@ -172,6 +172,52 @@ describe("SharedMemoryTier", () => {
     expect(corrupt).toEqual([id]);
   });
 
+  it("lends a block in a pooled buffer that comes back on release; a miss lends nothing and counts nothing", async () => {
+    const { tier, metrics } = await openTier({ capacityBytes: 4 * 1024 * 1024 });
+    const [a, b] = [newBlockId(), newBlockId()];
+    const [blockA, blockB] = [sampleBlock(1024 * 1024), sampleBlock(1024 * 1024 - 7)];
+    await tier.put(a, blockA);
+    await tier.put(b, blockB);
+    const first = (await tier.lend(a))!;
+    expectSameBlock(first.block, blockA);
+    const memory = first.block.data.buffer;
+    first.release();
+    const second = (await tier.lend(b))!;
+    expect(second.block.data.buffer).toBe(memory);
+    expectSameBlock(second.block, blockB);
+    second.release();
+    await expect(tier.lend(newBlockId())).resolves.toBeUndefined();
+    expect(await counterValue(metrics, "tierHits")).toBe(2);
+    expect(await counterValue(metrics, "tierMisses")).toBe(0);
+  });
+
+  it("publishes a reserved block once committed, with the bytes the client wrote in place", async () => {
+    const { tier, evictions } = await openTier({ capacityBytes: 200 });
+    const [a, b] = [newBlockId(), newBlockId()];
+    await tier.put(a, sampleBlock(150));
+    const block = sampleBlock(120, Buffer.from("owner"));
+    const where = await tier.reserve(b, 120, block.checksum, block.tag);
+    expect(evictions.map(([id]) => id)).toEqual([a]); // room is made at reservation time
+    await expect(tier.has(b)).resolves.toBe(false); // not a block until committed
+    const handle = await fsp.open(tier.file.path, "r+");
+    await handle.write(block.data, 0, 120, where.offset);
+    await handle.close();
+    tier.commit(b, where.lease);
+    expectSameBlock(await tier.get(b), block);
+    expect(tier.stats()).toMatchObject({ items: 1, bytes: 120 });
+    expect(() => tier.commit(b, where.lease)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+  });
+
+  it("frees a reservation never committed when its lease expires, and refuses its late commit", async () => {
+    const { tier } = await openTier({ capacityBytes: 100, leaseMs: 30 });
+    const [a, b] = [newBlockId(), newBlockId()];
+    const where = await tier.reserve(a, 100, 0, undefined);
+    await tier.put(b, sampleBlock(100)); // waits for the reservation's lease to expire
+    expect(() => tier.commit(a, where.lease)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+    await expect(tier.has(b)).resolves.toBe(true);
+    await expect(tier.reserve(newBlockId(), 101, 0, undefined)).rejects.toMatchObject({ code: ErrorCode.BLOCK_TOO_LARGE });
+  });
+
   it("charges an empty block one byte, so their number is bounded too", async () => {
     const { tier, evictions } = await openTier({ capacityBytes: 16 });
     for (let i = 0; i < 20; i++) await tier.put(newBlockId(), sampleBlock(0));

@@ -1,4 +1,4 @@
-import { open } from "node:fs/promises";
+import { open, readdir } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { newBlockId, type Block, type BlockId } from "../../src/block.js";
 import { ErrorCode, KvCacheError } from "../../src/errors.js";
@@ -7,7 +7,7 @@ import { DiskLayout } from "../../storage/disk-files.js";
 import { nodeDiskFs, type DiskFs } from "../../storage/disk-fs.js";
 import { MemoryTier } from "../../storage/memory-tier.js";
 import type { TierMove } from "../../storage/tier-events.js";
-import { diskTier, memoryTier, type TierFactory } from "../../storage/tier-factories.js";
+import { diskTier, memoryTier, sharedMemoryTier, type TierFactory } from "../../storage/tier-factories.js";
 import { TieredStore } from "../../storage/tiered-store.js";
 import { describeTierContract, expectSameBlock, listIds, sampleBlock } from "../contract/tier-contract.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
@@ -282,3 +282,43 @@ describe("TieredStore spilling to S3 (fake)", () => {
     expect(await listIds(store)).not.toContain(a);
   });
 });
+
+describe("TieredStore over a shared memory tier", () => {
+  it("reserves room in memory (demoting what it evicts), and commits a block written in place", async () => {
+    const dir = await makeTempDir();
+    cleanupAfterTest(() => removeDir(dir));
+    const moves: TierMove[] = [];
+    const store = await TieredStore.open({
+      memory: sharedMemoryTier({ capacityBytes: 16 * KiB, directory: dir }),
+      disk: diskTier({ directory: `${dir}/disk`, capacityBytes: 64 * KiB }),
+      onMove: (move) => void moves.push(move),
+    });
+    cleanupAfterTest(() => store.close());
+    const old = newBlockId();
+    const oldBlock = sampleBlock(12 * KiB);
+    await store.put(old, oldBlock);
+    const id = newBlockId();
+    const block = sampleBlock(10 * KiB, Buffer.from("tag"));
+    const where = await store.reserve(id, block.data.length, block.checksum, block.tag);
+    // The eviction it caused has landed when reserve resolves, as for a put.
+    expect(moves.map((m) => [m.id, m.reason])).toEqual([[old, "demoted"]]);
+    const file = await open((await listSharedFile(dir))!, "r+");
+    await file.write(block.data, 0, block.data.length, where.offset);
+    await file.close();
+    store.commit(id, where.lease);
+    expectSameBlock(await store.get(id), block);
+    expectSameBlock(await store.get(old), oldBlock);
+  });
+
+  it("refuses reservations when memory is not shared", async () => {
+    const store = await TieredStore.open({ memory: memoryTier({ capacityBytes: 16 * KiB }) });
+    cleanupAfterTest(() => store.close());
+    await expect(store.reserve(newBlockId(), 10, 0, undefined)).rejects.toMatchObject({ code: ErrorCode.INVALID_ARGUMENT });
+    expect(() => store.commit(newBlockId(), 1)).toThrow(expect.objectContaining({ code: ErrorCode.INVALID_ARGUMENT }));
+  });
+});
+
+async function listSharedFile(dir: string): Promise<string | undefined> {
+  const name = (await readdir(dir)).find((n) => n.endsWith(".memory"));
+  return name === undefined ? undefined : `${dir}/${name}`;
+}

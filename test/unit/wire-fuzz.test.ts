@@ -18,7 +18,7 @@ import { prng } from "../integration/cluster-fixtures.js";
 const SEED = Number(process.env["WIRE_FUZZ_SEED"] ?? 0x5eed_0007);
 const CASES = 120_000;
 const LIMITS: WireLimits = { maxBlockBytes: 2048, maxTagBytes: 96 };
-const OPS: Op[] = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO, Op.LOCATE, Op.RELEASE];
+const OPS: Op[] = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO, Op.LOCATE, Op.RELEASE, Op.RESERVE, Op.COMMIT];
 const STATUSES = [Status.OK, Status.NOT_FOUND, Status.ERROR];
 
 type Rand = () => number;
@@ -42,13 +42,17 @@ function isParserError(err: unknown): boolean {
 function dataCapOf(op: Op, put: number): number {
   if (op === Op.PUT) return put;
   if (op === Op.HELLO) return MAX_HELLO_BYTES;
+  if (op === Op.RESERVE || op === Op.COMMIT) return 4;
   return op === Op.LOCATE || op === Op.RELEASE ? 4 * MAX_LEASES_PER_FRAME : 0;
 }
+
+/** Ops whose requests carry a tag. */
+const TAGGED: readonly Op[] = [Op.PUT, Op.RESERVE];
 
 /** A valid request frame's bytes: a random op with lengths its op allows. */
 function requestFrame(r: Rand): Buffer {
   const op = OPS[int(r, OPS.length)]!;
-  const tag = op === Op.PUT ? bytes(r, int(r, LIMITS.maxTagBytes + 1)) : Buffer.alloc(0);
+  const tag = TAGGED.includes(op) ? bytes(r, int(r, LIMITS.maxTagBytes + 1)) : Buffer.alloc(0);
   const dataCap = dataCapOf(op, 600);
   const data = bytes(r, int(r, dataCap + 1));
   const header = encodeRequestHeader({ op, requestId: int(r, 2 ** 32), blockId: op === Op.STATS || op === Op.PING ? "" : bytes(r, 16).toString("hex"), checksum: int(r, 2 ** 32), tagLength: tag.length, dataLength: data.length });
@@ -138,7 +142,7 @@ const BLOCK_ID = /^[0-9a-f]{32}$/;
 function checkRequest(f: RequestFrame): void {
   check(OPS.includes(f.op) && BLOCK_ID.test(f.blockId), `request op ${f.op}, id ${f.blockId}`);
   const cap = dataCapOf(f.op, LIMITS.maxBlockBytes);
-  check(f.data.length <= cap && (f.tag?.length ?? 0) <= (f.op === Op.PUT ? LIMITS.maxTagBytes : 0), `op ${f.op} frame over its limits (data ${f.data.length})`);
+  check(f.data.length <= cap && (f.tag?.length ?? 0) <= (TAGGED.includes(f.op) ? LIMITS.maxTagBytes : 0), `op ${f.op} frame over its limits (data ${f.data.length})`);
 }
 
 function checkResponse(f: { tag?: Buffer; body: Buffer }): void {
