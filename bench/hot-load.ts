@@ -13,7 +13,10 @@ export interface HotLoadSettings {
 }
 
 export interface HotLoadDeps {
+  /** The SDK as configured by default: it reaches these same-host nodes through their shared memory files. */
   readonly client: KvCacheClient;
+  /** The same cluster with sdk.sharedMemory off: every byte over TCP, as a client on another host would see it. */
+  readonly tcpClient: KvCacheClient;
   readonly redis: Redis;
   readonly rawPort: number;
   /** Processes whose CPU each contender's rounds are charged with (this process included). */
@@ -30,7 +33,8 @@ export function sizeLabel(size: number): string {
 }
 
 /**
- * tryLoad hits through the SDK (lookup in etcd + GET from a node's memory tier),
+ * tryLoad hits through the SDK (lookup in etcd + the block from a node's memory
+ * tier: through its shared memory file by default, and over TCP in the rows so marked),
  * Redis GET of the same values through ioredis, and the raw loopback ceiling,
  * `concurrency` requests in flight each, rounds interleaved.
  */
@@ -57,7 +61,7 @@ async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings
   const runs = contenders(deps, raws, s, size, await storeBlocks(deps, size));
   await interleave(1, runs); // warm-up: connections, JIT
   const result = await interleave(s.rounds, runs);
-  const [mine, into, theirs, ceiling, onread] = (["sdk", "into", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary];
+  const [mine, into, tcp, theirs, ceiling, onread] = (["sdk", "into", "tcp", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary, Summary];
   const range = (a: string, b: string): readonly [number, number] => pairedRange(result[a]!, result[b]!);
   const row = (how: string, ours: Summary, baseline: string, base: Summary, ratioRange: readonly [number, number], target?: number): BenchRow => ({
     section: "hot-tier load",
@@ -74,6 +78,7 @@ async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings
     row("", mine, "Redis GET (ioredis)", theirs, range("sdk", "redis")), row("", mine, "raw loopback TCP", ceiling, range("sdk", "raw")),
     row(reused, into, "Redis GET (ioredis)", theirs, range("into", "redis"), 2.0), row(reused, into, "raw loopback TCP", ceiling, range("into", "raw"), 0.5),
     row(reused, into, "raw TCP, onread into a reused buffer", onread, range("into", "direct")),
+    row(`${reused}, over TCP`, tcp, "Redis GET (ioredis)", theirs, range("tcp", "redis")), row(`${reused}, over TCP`, tcp, "raw loopback TCP", ceiling, range("tcp", "raw")),
   ];
 }
 
@@ -85,6 +90,7 @@ function contenders(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, siz
   return {
     sdk: round(deps.pids.sdk, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length),
     into: round(deps.pids.sdk, async (i, worker) => (await deps.client.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
+    tcp: round(deps.pids.sdk, async (i, worker) => (await deps.tcpClient.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
     redis: round(deps.pids.redis, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length),
     raw: round(deps.pids.raw, (_, worker) => raws.plain[worker]!.fetch(size, keys.length)),
     direct: round(deps.pids.raw, (_, worker) => raws.direct[worker]!.fetch(size, keys.length)),

@@ -61,9 +61,11 @@ async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<Benc
   const pids = { sdk: cluster, redis: [self, env.redis.pid], raw: [self, env.raw.pid] };
   await using hotSdk = new DatenLordSDK({ env: {}, options: env.hot });
   const hot = await hotSdk.connect();
+  await using tcpSdk = new DatenLordSDK({ env: {}, options: { ...env.hot, sdk: { ...env.hot.sdk, sharedMemory: false } } });
+  const tcpClient = await tcpSdk.connect();
   try {
-    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, redis, rawPort: env.raw.port, pids }, plan.hot));
-    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, redis, pids }, plan.insert));
+    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, tcpClient, redis, rawPort: env.raw.port, pids }, plan.hot));
+    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, tcpClient, redis, pids }, plan.insert));
     if (plan.sections.has("lookup")) await section("lookup", () => withMetadata(env.hot, (metadata) => benchLookup({ sdk: hotSdk, client: hot, metadata, etcdEndpoint: env.etcd.endpoint, rootPrefix: "/bench-hot" }, plan.lookup)));
   } finally {
     redis.disconnect();
