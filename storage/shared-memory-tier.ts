@@ -1,16 +1,15 @@
-import fs, { promises as fsp } from "node:fs";
-import { promisify } from "node:util";
 import type { Block, BlockId } from "../src/block.js";
 import { checksumMatches } from "../src/checksum.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import { BufferPool } from "../src/buffer-pool.js";
 import { readFully, writeFully } from "../src/positional-io.js";
-import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import { SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
 import { ChangeSignal } from "./change-signal.js";
 import { ExtentAllocator, type Extent } from "./extent-allocator.js";
 import { InFlight } from "./in-flight.js";
+import { createSharedFile, removeSharedFile, sharedFileError } from "./shared-file-lifecycle.js";
 import { SharedLeases, type SharedEntry } from "./shared-leases.js";
 import { assertCapacity, assertStorable, assertStorableSize, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
@@ -57,9 +56,6 @@ interface Pending {
 const TIER = "memory";
 const DEFAULT_LEASE_MS = 5000;
 const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
-const open = promisify(fs.open);
-const close = promisify(fs.close);
-const ftruncate = promisify(fs.ftruncate);
 
 /**
  * The memory tier in a shared file on tmpfs: the same byte-capacity LRU as
@@ -114,20 +110,7 @@ export class SharedMemoryTier implements BlockTier {
   /** Creates the tier's file in `directory` (removing files left there by dead processes). */
   static async open(options: SharedMemoryTierOptions): Promise<SharedMemoryTier> {
     assertCapacity(TIER, options.capacityBytes);
-    await checkDirectory(options.directory, options.capacityBytes);
-    await removeStaleSharedFiles(options.directory, processIsAlive);
-    const file = newSharedMemoryFile(options.directory, process.pid);
-    const fd = await open(file.path, "wx+", 0o600).catch((err: unknown) => {
-      throw ioError("create", file.path, err);
-    });
-    try {
-      await writeFully(fd, encodeSharedHeader(file.token), 0);
-      await ftruncate(fd, SHARED_HEADER_BYTES + options.capacityBytes);
-    } catch (err) {
-      await close(fd).catch(() => undefined);
-      await fsp.rm(file.path, { force: true });
-      throw ioError("initialise", file.path, err);
-    }
+    const { file, fd } = await createSharedFile(options.directory, options.capacityBytes);
     return new SharedMemoryTier(options, file, fd);
   }
 
@@ -292,8 +275,7 @@ export class SharedMemoryTier implements BlockTier {
     this.#index.clear();
     this.#bytes = 0;
     this.#report();
-    await close(this.#fd).catch((err: unknown) => this.#onError(err));
-    await fsp.rm(this.file.path, { force: true }).catch((err: unknown) => this.#onError(err));
+    await removeSharedFile({ file: this.file, fd: this.#fd }, this.#onError);
   }
 
   /** The published entry of `id`, now the most recently used. */
@@ -322,7 +304,7 @@ export class SharedMemoryTier implements BlockTier {
       await readFully(this.#fd, into, SHARED_HEADER_BYTES + entry.extent.offset);
       return into;
     } catch (err) {
-      throw ioError("read", this.file.path, err);
+      throw sharedFileError("read", this.file.path, err);
     } finally {
       this.#unpin(entry);
     }
@@ -335,7 +317,7 @@ export class SharedMemoryTier implements BlockTier {
         await writeFully(this.#fd, block.data, SHARED_HEADER_BYTES + extent.offset);
       } catch (err) {
         this.#free(extent);
-        throw ioError("write", this.file.path, err);
+        throw sharedFileError("write", this.file.path, err);
       }
       // A later put or delete of this id was called while this one wrote: that one wins.
       if (pending.latest !== sequence || this.#closed) this.#free(extent);
@@ -432,21 +414,4 @@ export class SharedMemoryTier implements BlockTier {
   #report(): void {
     this.#metrics.reportTier(TIER, this.stats());
   }
-}
-
-async function checkDirectory(directory: string, capacityBytes: number): Promise<void> {
-  const stats = await fsp.statfs(directory).catch((err: unknown) => {
-    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} is not usable: ${(err as Error).message}`, { cause: err, details: { directory } });
-  });
-  const available = stats.bavail * stats.bsize;
-  if (available < capacityBytes + SHARED_HEADER_BYTES) {
-    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} has ${available} bytes free, less than the memory tier capacity of ${capacityBytes}`, {
-      details: { directory, available, capacityBytes },
-    });
-  }
-}
-
-function ioError(op: string, path: string, cause: unknown): KvCacheError {
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new KvCacheError(ErrorCode.TIER_IO, `shared memory tier ${op} failed on ${path}: ${reason}`, { cause, details: { tier: TIER, path } });
 }
