@@ -6,10 +6,10 @@ import { BufferPool } from "../src/buffer-pool.js";
 import { readFully, writeFully } from "../src/positional-io.js";
 import { SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
-import { ChangeSignal } from "./change-signal.js";
-import { ExtentAllocator, type Extent } from "./extent-allocator.js";
+import type { Extent } from "./extent-allocator.js";
 import { InFlight } from "./in-flight.js";
 import { createSharedFile, removeSharedFile, sharedFileError } from "./shared-file-lifecycle.js";
+import { SharedIndex } from "./shared-index.js";
 import { SharedLeases, type SharedEntry } from "./shared-leases.js";
 import { assertCapacity, assertStorable, assertStorableSize, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
@@ -80,18 +80,14 @@ export class SharedMemoryTier implements BlockTier {
   readonly #capacity: number;
   readonly #options: SharedMemoryTierOptions;
   readonly #metrics: CacheMetrics;
-  readonly #allocator: ExtentAllocator;
-  /** Published blocks in least-recently-used-first order. */
-  readonly #index = new Map<BlockId, SharedEntry>();
+  readonly #index: SharedIndex;
   readonly #leases: SharedLeases;
   readonly #pool: BufferPool;
-  readonly #space = new ChangeSignal();
   readonly #inFlight = new InFlight();
   /** Ids with puts in flight: only the put called last publishes, unless a delete was called after it. */
   readonly #pending = new Map<BlockId, Pending>();
   #sequence = 0;
   #reserving: Promise<unknown> = Promise.resolve();
-  #bytes = 0;
   #closing: Promise<void> | undefined;
   readonly #onError = (err: unknown): void => this.#options.onError?.(err);
 
@@ -101,9 +97,9 @@ export class SharedMemoryTier implements BlockTier {
     this.file = file;
     this.#fd = fd;
     this.#metrics = options.metrics ?? new CacheMetrics();
-    this.#allocator = new ExtentAllocator(options.capacityBytes);
+    this.#index = new SharedIndex(options.capacityBytes, () => this.#report());
     this.#pool = options.pool ?? new BufferPool(DEFAULT_POOL_BYTES);
-    this.#leases = new SharedLeases({ leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, now: options.now ?? Date.now, unpin: (entry) => this.#unpin(entry) });
+    this.#leases = new SharedLeases({ leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, now: options.now ?? Date.now, unpin: (entry) => this.#index.unpin(entry) });
     this.#report();
   }
 
@@ -116,7 +112,7 @@ export class SharedMemoryTier implements BlockTier {
 
   async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
     guardIdOp(TIER, this.#closed, id, options);
-    const entry = this.#touch(id);
+    const entry = this.#index.touch(id);
     if (entry === undefined) return countRead(this.#metrics, TIER, undefined);
     return this.#inFlight.track(this.#read(entry, Buffer.allocUnsafe(entry.length)));
   }
@@ -129,7 +125,7 @@ export class SharedMemoryTier implements BlockTier {
    */
   async lend(id: BlockId, options?: TierOptions): Promise<LentBlock | undefined> {
     guardIdOp(TIER, this.#closed, id, options);
-    const entry = this.#touch(id);
+    const entry = this.#index.touch(id);
     if (entry === undefined) return undefined;
     const into = this.#pool.take(entry.length);
     const block = await this.#inFlight.track(this.#read(entry, into).catch((err: unknown) => {
@@ -155,7 +151,7 @@ export class SharedMemoryTier implements BlockTier {
 
   async has(id: BlockId, options?: TierOptions): Promise<boolean> {
     guardIdOp(TIER, this.#closed, id, options);
-    return this.#index.has(id);
+    return this.#index.get(id) !== undefined;
   }
 
   async delete(id: BlockId, options?: TierOptions): Promise<void> {
@@ -164,7 +160,7 @@ export class SharedMemoryTier implements BlockTier {
     const pending = this.#pending.get(id);
     if (pending !== undefined) pending.latest = ++this.#sequence;
     const entry = this.#index.get(id);
-    if (entry !== undefined) this.#remove(entry);
+    if (entry !== undefined) this.#index.remove(entry);
   }
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
@@ -184,11 +180,11 @@ export class SharedMemoryTier implements BlockTier {
 
   async *ids(options?: TierOptions): AsyncIterable<BlockId> {
     guardOp(TIER, this.#closed, options);
-    yield* [...this.#index.keys()];
+    yield* this.#index.ids();
   }
 
   stats(): TierStats {
-    return { items: this.#index.size, bytes: this.#bytes, capacityBytes: this.#capacity };
+    return { items: this.#index.items, bytes: this.#index.bytes, capacityBytes: this.#capacity };
   }
 
   /**
@@ -197,7 +193,7 @@ export class SharedMemoryTier implements BlockTier {
    */
   locate(id: BlockId): SharedLocation | undefined {
     guardIdOp(TIER, this.#closed, id, undefined);
-    const entry = this.#touch(id);
+    const entry = this.#index.touch(id);
     if (entry === undefined) return void countRead(this.#metrics, TIER, undefined);
     entry.pins++;
     const lease = this.#leases.grant(entry);
@@ -217,7 +213,7 @@ export class SharedMemoryTier implements BlockTier {
     assertStorableSize(TIER, length, tag?.byteLength ?? 0, this.#capacity);
     const extent = await this.#inFlight.track(this.#reserve(Math.max(1, length)));
     if (this.#closed) {
-      this.#free(extent);
+      this.#index.free(extent);
       throw new KvCacheError(ErrorCode.CLOSED, `${TIER} tier is closed`, { details: { tier: TIER } });
     }
     // Not in the index and pinned by its lease: freed when the lease ends, unless committed.
@@ -238,19 +234,13 @@ export class SharedMemoryTier implements BlockTier {
     guardIdOp(TIER, this.#closed, id, undefined);
     const entry = this.#leases.take(lease);
     if (entry === undefined || entry.id !== id || !entry.gone) {
-      if (entry !== undefined) this.#unpin(entry);
+      if (entry !== undefined) this.#index.unpin(entry);
       throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `no reservation ${lease} of block ${id} (it expired, or was never made)`, { details: { tier: TIER, blockId: id, lease } });
     }
     const pending = this.#pending.get(id);
     if (pending !== undefined) pending.latest = ++this.#sequence;
     entry.pins--;
-    const old = this.#index.get(id);
-    if (old !== undefined) this.#remove(old);
-    entry.gone = false;
-    this.#index.set(id, entry);
-    this.#bytes += entry.length;
-    this.#report();
-    this.#space.notify();
+    this.#index.publish(entry);
   }
 
   /** Ends a lease {@link locate} granted; false when it was unknown (already released or expired). */
@@ -269,23 +259,11 @@ export class SharedMemoryTier implements BlockTier {
   }
 
   async #shutdown(): Promise<void> {
-    this.#space.notify();
+    this.#index.space.notify();
     await this.#inFlight.drain();
     this.#leases.clear();
     this.#index.clear();
-    this.#bytes = 0;
-    this.#report();
     await removeSharedFile({ file: this.file, fd: this.#fd }, this.#onError);
-  }
-
-  /** The published entry of `id`, now the most recently used. */
-  #touch(id: BlockId): SharedEntry | undefined {
-    const entry = this.#index.get(id);
-    if (entry !== undefined && !entry.evicting) {
-      this.#index.delete(id);
-      this.#index.set(id, entry);
-    }
-    return entry;
   }
 
   async #read(entry: SharedEntry, into: Buffer): Promise<Block | undefined> {
@@ -306,7 +284,7 @@ export class SharedMemoryTier implements BlockTier {
     } catch (err) {
       throw sharedFileError("read", this.file.path, err);
     } finally {
-      this.#unpin(entry);
+      this.#index.unpin(entry);
     }
   }
 
@@ -316,11 +294,11 @@ export class SharedMemoryTier implements BlockTier {
       try {
         await writeFully(this.#fd, block.data, SHARED_HEADER_BYTES + extent.offset);
       } catch (err) {
-        this.#free(extent);
+        this.#index.free(extent);
         throw sharedFileError("write", this.file.path, err);
       }
       // A later put or delete of this id was called while this one wrote: that one wins.
-      if (pending.latest !== sequence || this.#closed) this.#free(extent);
+      if (pending.latest !== sequence || this.#closed) this.#index.free(extent);
       else this.#publish(id, block, extent);
     } finally {
       if (--pending.writers === 0) this.#pending.delete(id);
@@ -328,13 +306,7 @@ export class SharedMemoryTier implements BlockTier {
   }
 
   #publish(id: BlockId, block: Block, extent: Extent): void {
-    const old = this.#index.get(id);
-    if (old !== undefined) this.#remove(old);
-    this.#index.set(id, { id, length: block.data.byteLength, extent, checksum: block.checksum, tag: block.tag, pins: 0, gone: false, evicting: false });
-    this.#bytes += block.data.byteLength;
-    this.#report();
-    // A reservation waiting for space may now evict this block.
-    this.#space.notify();
+    this.#index.publish({ id, length: block.data.byteLength, extent, checksum: block.checksum, tag: block.tag, pins: 0, gone: true, evicting: false });
   }
 
   /** Space for `length` bytes, one reservation at a time so concurrent puts do not evict for each other twice. */
@@ -347,22 +319,17 @@ export class SharedMemoryTier implements BlockTier {
   async #makeRoom(length: number): Promise<Extent> {
     for (;;) {
       if (this.#closed) throw new KvCacheError(ErrorCode.CLOSED, `${TIER} tier is closed`, { details: { tier: TIER } });
-      const extent = this.#allocator.allocate(length);
+      const extent = this.#index.allocate(length);
       if (extent !== undefined) return extent;
-      const victim = this.#leastRecent();
+      const victim = this.#index.leastRecent();
       if (victim !== undefined) {
         await this.#evict(victim);
         continue;
       }
       // What is left is being written, read or leased: wait for a release, or for the next lease to expire.
       if (this.#leases.expire() > 0) continue;
-      await this.#leases.untilReleaseOrExpiry(this.#space.next());
+      await this.#leases.untilReleaseOrExpiry(this.#index.space.next());
     }
-  }
-
-  #leastRecent(): SharedEntry | undefined {
-    for (const entry of this.#index.values()) if (!entry.evicting) return entry;
-    return undefined;
   }
 
   /** Reads the victim back, then drops it and hands its bytes to onEvict in the same tick (never in no tier). */
@@ -374,41 +341,22 @@ export class SharedMemoryTier implements BlockTier {
     } catch (err) {
       this.#onError(err);
     }
-    if (this.#index.get(victim.id) !== victim) return; // deleted or replaced meanwhile: not an eviction
+    if (!this.#index.isCurrent(victim)) return; // deleted or replaced meanwhile: not an eviction
     if (data === undefined || !checksumMatches(data, victim.checksum)) {
       this.#dropCorrupt(victim);
       return;
     }
-    this.#remove(victim);
+    this.#index.remove(victim);
     const block: Block = victim.tag === undefined ? { data, checksum: victim.checksum } : { data, checksum: victim.checksum, tag: victim.tag };
     void runEvictionHandler(this.#options.onEvict, victim.id, block, this.#onError);
   }
 
   #dropCorrupt(entry: SharedEntry): void {
-    if (this.#index.get(entry.id) !== entry) return;
-    this.#remove(entry);
+    if (!this.#index.isCurrent(entry)) return;
+    this.#index.remove(entry);
     this.#metrics.checksumFailures.inc({ tier: TIER });
     this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
     notifyCorrupt(this.#options.onCorrupt, entry.id, this.#onError);
-  }
-
-  /** Takes the entry out of the index; its extent is freed once nobody reads it. */
-  #remove(entry: SharedEntry): void {
-    if (this.#index.get(entry.id) === entry) this.#index.delete(entry.id);
-    entry.gone = true;
-    this.#bytes -= entry.length;
-    if (entry.pins === 0) this.#free(entry.extent);
-    this.#report();
-  }
-
-  #unpin(entry: SharedEntry): void {
-    entry.pins--;
-    if (entry.gone && entry.pins === 0) this.#free(entry.extent);
-  }
-
-  #free(extent: Extent): void {
-    this.#allocator.release(extent);
-    this.#space.notify();
   }
 
   #report(): void {
