@@ -29,10 +29,10 @@ const TOKEN_BYTES = 16;
 const FILE_PREFIX = "datenlordsdk-";
 const FILE_SUFFIX = ".memory";
 
-/** A new file's name and token: `<directory>/datenlordsdk-<pid>-<token>.memory`. */
+/** A new file's absolute path and token: `<directory>/datenlordsdk-<pid>-<token>.memory` (a relative directory is resolved). */
 export function newSharedMemoryFile(directory: string, pid: number): SharedMemoryFile {
   const token = randomBytes(TOKEN_BYTES).toString("hex");
-  return { path: path.join(directory, `${FILE_PREFIX}${pid}-${token}${FILE_SUFFIX}`), token };
+  return { path: path.join(path.resolve(directory), `${FILE_PREFIX}${pid}-${token}${FILE_SUFFIX}`), token };
 }
 
 export function encodeSharedHeader(token: string): Buffer {

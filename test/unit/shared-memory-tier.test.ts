@@ -1,4 +1,5 @@
 import { existsSync, promises as fsp } from "node:fs";
+import path from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeBlock, newBlockId, type Block, type BlockId } from "../../src/block.js";
@@ -64,6 +65,18 @@ describe("SharedMemoryTier", () => {
     expect(sharedHeaderMatches(await fileBytes(tier, 0, 64), tier.file.token)).toBe(true);
     await tier.close();
     expect(existsSync(tier.file.path)).toBe(false);
+  });
+
+  it("names its file by an absolute path, also for a relative directory", async () => {
+    const directory = await sharedDir();
+    const relative = path.relative(process.cwd(), directory);
+    const tier = await SharedMemoryTier.open({ capacityBytes: 4096, directory: relative });
+    try {
+      expect(tier.file.path.startsWith(`${directory}/`)).toBe(true);
+    } finally {
+      await tier.close();
+      await removeDir(directory);
+    }
   });
 
   it("removes files left by dead processes when it opens, keeps those of live ones", async () => {
