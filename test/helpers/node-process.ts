@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { ConfigOverrides } from "../../src/config.js";
+import { processIsAlive, removeStaleSharedFiles } from "../../src/shared-memory-file.js";
 import { spawnChild, unlessExited, type ChildExit, type ChildHandle } from "./child.js";
 import { makeTempDir, removeDir } from "./temp-dir.js";
 import { waitFor } from "./wait-for.js";
@@ -67,7 +69,7 @@ export async function startNodeProcess(options: StartNodeProcessOptions = {}): P
       ready ??= parseReady(stdout);
     },
   });
-  const handle = makeHandle(child, tmp, diskDirectory);
+  const handle = makeHandle(child, tmp, diskDirectory, config.memory?.sharedDirectory ?? "/dev/shm");
   try {
     const line = await unlessExited(child, "cache node", (signal) => waitFor(() => ready, { what: "the node's ready line", timeoutMs: options.startTimeoutMs ?? 30_000, signal }));
     return await handle.ready(line);
@@ -90,7 +92,7 @@ function parseReady(stdout: string): ReadyLine | undefined {
   return undefined;
 }
 
-function makeHandle(child: ChildHandle, tmp: string, diskDirectory: string) {
+function makeHandle(child: ChildHandle, tmp: string, diskDirectory: string, sharedDirectory: string) {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
@@ -98,6 +100,8 @@ function makeHandle(child: ChildHandle, tmp: string, diskDirectory: string) {
       await child.kill("SIGTERM");
       clearTimeout(forced);
       await removeDir(tmp);
+      // A node killed (SIGKILL) leaves its shared memory file, holding memory until the next node starts there.
+      if (sharedDirectory !== "" && existsSync(sharedDirectory)) await removeStaleSharedFiles(sharedDirectory, (pid) => pid !== child.pid && processIsAlive(pid));
     })();
     return stopping;
   };
