@@ -8,7 +8,7 @@ import { nodeDiskFs, type DiskFs } from "./disk-fs.js";
 import { DiskIndex, type IndexEntry } from "./disk-index.js";
 import { restoreDirectory } from "./disk-restore.js";
 import { KeyedLock } from "./keyed-lock.js";
-import { assertCapacity, assertStorable, countRead, errorCodeOf, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, countRead, deleteEach, errorCodeOf, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, putEach, runEvictionHandler } from "./tier-support.js";
 
 export interface DiskTierOptions {
   /** Directory the tier owns (created if missing); blocks from a previous run are kept. */
@@ -118,17 +118,17 @@ export class DiskTier implements BlockTier {
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
     guardOp(TIER, this.#closed, options);
-    return Promise.all(ids.map((id) => this.get(id, options)));
+    return getEach(this, ids, options);
   }
 
   async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
     guardBatch(TIER, this.#closed, entries, this.#index.capacityBytes, options);
-    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+    await putEach(this, entries, options);
   }
 
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
     guardOp(TIER, this.#closed, options);
-    await Promise.all(ids.map((id) => this.delete(id, options)));
+    await deleteEach(this, ids, options);
   }
 
   async *ids(options?: TierOptions): AsyncIterable<BlockId> {

@@ -3,7 +3,7 @@ import type { Block, BlockId } from "../src/block.js";
 import { checksumMatches } from "../src/checksum.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
-import { assertCapacity, assertStorable, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, countRead, deleteEach, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
 
 export interface MemoryTierOptions {
   /** Payload bytes the tier may hold. A positive integer. */
@@ -87,7 +87,7 @@ export class MemoryTier implements BlockTier {
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
     guardOp(TIER, this.#closed, options);
-    return Promise.all(ids.map((id) => this.get(id, options)));
+    return getEach(this, ids, options);
   }
 
   async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
@@ -97,7 +97,7 @@ export class MemoryTier implements BlockTier {
 
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
     guardOp(TIER, this.#closed, options);
-    await Promise.all(ids.map((id) => this.delete(id, options)));
+    await deleteEach(this, ids, options);
   }
 
   async *ids(options?: TierOptions): AsyncIterable<BlockId> {

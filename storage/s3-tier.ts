@@ -11,7 +11,7 @@ import { toS3Error, type S3ErrorContext } from "./s3-errors.js";
 import { S3KeyLayout } from "./s3-keys.js";
 import { decodeObject, encodeObject } from "./s3-object-format.js";
 import { S3Objects } from "./s3-objects.js";
-import { assertStorable, guardBatch, guardIdOp, guardOp, notifyCorrupt } from "./tier-support.js";
+import { assertStorable, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, putEach } from "./tier-support.js";
 
 export interface S3TierOptions {
   /** Bucket, prefix, endpoint, credentials, concurrency, multipart threshold, request timeout. */
@@ -120,12 +120,12 @@ export class S3Tier implements BlockTier {
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
     guardOp(TIER, this.#closed, options);
     ids.forEach((id) => this.#layout.keyOf(id));
-    return Promise.all(ids.map((id) => this.get(id, options)));
+    return getEach(this, ids, options);
   }
 
   async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
     guardBatch(TIER, this.#closed, entries, Infinity, options);
-    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+    await putEach(this, entries, options);
   }
 
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {

@@ -11,7 +11,7 @@ import { InFlight } from "./in-flight.js";
 import { createSharedFile, removeSharedFile, sharedFileError } from "./shared-file-lifecycle.js";
 import { SharedIndex } from "./shared-index.js";
 import { SharedLeases, type SharedEntry } from "./shared-leases.js";
-import { assertCapacity, assertStorable, assertStorableSize, countRead, guardBatch, guardIdOp, guardOp, notifyCorrupt, runEvictionHandler } from "./tier-support.js";
+import { assertCapacity, assertStorable, assertStorableSize, countRead, deleteEach, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, putEach, runEvictionHandler } from "./tier-support.js";
 
 export interface SharedMemoryTierOptions {
   /** Payload bytes the tier may hold. A positive integer; the file is this plus a 4 KiB header. */
@@ -165,17 +165,17 @@ export class SharedMemoryTier implements BlockTier {
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
     guardOp(TIER, this.#closed, options);
-    return Promise.all(ids.map((id) => this.get(id, options)));
+    return getEach(this, ids, options);
   }
 
   async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
     guardBatch(TIER, this.#closed, entries, this.#capacity, options);
-    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+    await putEach(this, entries, options);
   }
 
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
     guardOp(TIER, this.#closed, options);
-    await Promise.all(ids.map((id) => this.delete(id, options)));
+    await deleteEach(this, ids, options);
   }
 
   async *ids(options?: TierOptions): AsyncIterable<BlockId> {

@@ -1,7 +1,7 @@
 import { assertBlockId, MAX_TAG_BYTES, type Block, type BlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError, throwIfAborted } from "../src/errors.js";
 import type { CacheMetrics } from "../src/metrics.js";
-import type { CorruptionHandler, EvictionHandler, TierName, TierOptions } from "./block-tier.js";
+import type { BlockTier, CorruptionHandler, EvictionHandler, TierName, TierOptions } from "./block-tier.js";
 
 /**
  * Checks shared by every tier implementation, so each rejects bad calls the same
@@ -110,4 +110,19 @@ export function countRead(metrics: CacheMetrics, tier: TierName, block: Block | 
 /** The `code` of a KvCacheError, or "unknown": a bounded metric label. */
 export function errorCodeOf(err: unknown): string {
   return err instanceof KvCacheError ? err.code : "unknown";
+}
+
+/** `getMany` as one `get` per id, for a tier with no cheaper batch read (the caller has guarded the batch). */
+export function getEach(tier: BlockTier, ids: readonly BlockId[], options: TierOptions | undefined): Promise<(Block | undefined)[]> {
+  return Promise.all(ids.map((id) => tier.get(id, options)));
+}
+
+/** `putMany` as one `put` per entry (the caller has validated the whole batch first). */
+export async function putEach(tier: BlockTier, entries: readonly (readonly [BlockId, Block])[], options: TierOptions | undefined): Promise<void> {
+  await Promise.all(entries.map(([id, block]) => tier.put(id, block, options)));
+}
+
+/** `deleteMany` as one `delete` per id. */
+export async function deleteEach(tier: BlockTier, ids: readonly BlockId[], options: TierOptions | undefined): Promise<void> {
+  await Promise.all(ids.map((id) => tier.delete(id, options)));
 }

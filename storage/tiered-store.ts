@@ -8,7 +8,7 @@ import type { RetryPolicy } from "./retry.js";
 import { emitMove, type StoreTierName, type TierMove } from "./tier-events.js";
 import type { TierFactory, TierHooks } from "./tier-factories.js";
 import { TierMover } from "./tier-mover.js";
-import { assertStorable, guardBatch, guardIdOp, guardOp } from "./tier-support.js";
+import { assertStorable, getEach, guardBatch, guardIdOp, guardOp, putEach } from "./tier-support.js";
 
 export interface TieredStoreOptions {
   /** The memory tier, e.g. `memoryTier({ capacityBytes })`. Every put lands here first. */
@@ -157,12 +157,12 @@ export class TieredStore implements BlockTier {
 
   async getMany(ids: readonly BlockId[], options?: TierOptions): Promise<(Block | undefined)[]> {
     guardOp(TIER, this.#closing !== undefined, options);
-    return Promise.all(ids.map((id) => this.get(id, options)));
+    return getEach(this, ids, options);
   }
 
   async putMany(entries: readonly (readonly [BlockId, Block])[], options?: TierOptions): Promise<void> {
     guardBatch(TIER, this.#closing !== undefined, entries, this.#largestTier(), options);
-    await Promise.all(entries.map(([id, block]) => this.put(id, block, options)));
+    await putEach(this, entries, options);
   }
 
   async deleteMany(ids: readonly BlockId[], options?: TierOptions): Promise<void> {
