@@ -1,3 +1,5 @@
+import { Registry, type Counter } from "prom-client";
+import { DatenLordSDK, type KvCacheClient } from "../../sdk/index.js";
 import { PeerClient } from "../../sdk/peer-client.js";
 import { makeBlock, newBlockId, type Block, type BlockId } from "../../src/block.js";
 import { encodeBlockTag } from "../../src/block-tag.js";
@@ -7,6 +9,7 @@ import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
 import type { BlockDescriptor } from "../../metadata/metadata-store.js";
 import { cleanupAfterTest, stopAfterTest } from "./cleanup.js";
 import { testConfigOverrides, testS3, uniqueName } from "./env.js";
+import { counterValue } from "./metric-value.js";
 import { startNodeProcess, type NodeProcess, type StartNodeProcessOptions } from "./node-process.js";
 import { makeTestS3Client } from "./s3-client.js";
 import { deletePrefix } from "./s3-objects.js";
@@ -79,4 +82,15 @@ function merge(base: ConfigOverrides, extra: ConfigOverrides): ConfigOverrides {
     out[k] = prev !== null && typeof prev === "object" && !Array.isArray(prev) && v !== null && typeof v === "object" && !Array.isArray(v) ? { ...prev, ...v } : v;
   }
   return out as ConfigOverrides;
+}
+
+/** A connected SDK client on `cluster` (strict unless `extra` says otherwise), and a counter reader on its own registry. */
+export async function sdkClient(cluster: NodeCluster, extra: ConfigOverrides = {}): Promise<{ client: KvCacheClient; counter: (name: string, labels?: Record<string, string>) => Promise<number> }> {
+  const registry = new Registry();
+  const sdk = new DatenLordSDK({ env: {}, registry, options: { ...cluster.overrides, ...extra, sdk: { strict: true, ...extra.sdk } } });
+  cleanupAfterTest(() => sdk.close());
+  return {
+    client: await sdk.connect(),
+    counter: (name, labels = {}) => counterValue(registry.getSingleMetric(name) as Counter, labels),
+  };
 }

@@ -1,12 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { DatenLordSDK, ErrorCode, KvCacheError, type ConfigOverrides } from "../../sdk/index.js";
-import { cleanupAfterTest } from "../helpers/cleanup.js";
+import { ErrorCode, KvCacheError, type ConfigOverrides } from "../../sdk/index.js";
 import { testS3 } from "../helpers/env.js";
 import { makeTestS3Client } from "../helpers/s3-client.js";
 import { flipObject, listKeys } from "../helpers/s3-objects.js";
-import { nodeCluster, type NodeCluster } from "../helpers/node-fixtures.js";
+import { nodeCluster, sdkClient, type NodeCluster } from "../helpers/node-fixtures.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { scrape, valueOf } from "./metrics-fixtures.js";
 
@@ -14,15 +12,11 @@ const KiB = 1024;
 const NO_SWEEP = { sweepIntervalMs: 3_600_000 };
 
 async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
-  const registry = new Registry();
-  const sdk = new DatenLordSDK({ env: {}, registry, options: { ...cluster.overrides, ...extra, sdk: { strict: true, ...extra.sdk } } });
-  cleanupAfterTest(() => sdk.close());
-  const sum = async (name: string, labels: Record<string, string> = {}): Promise<number> =>
-    (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+  const { client: c, counter } = await sdkClient(cluster, extra);
   return {
-    client: await sdk.connect(),
-    fallbacks: () => sum("kvcache_sdk_s3_fallbacks_total"),
-    checksumFailures: (tier: string) => sum("kvcache_checksum_failures_total", { tier }),
+    client: c,
+    fallbacks: () => counter("kvcache_sdk_s3_fallbacks_total"),
+    checksumFailures: (tier: string) => counter("kvcache_checksum_failures_total", { tier }),
   };
 }
 

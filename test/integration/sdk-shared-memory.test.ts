@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, promises as fsp } from "node:fs";
-import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import { DatenLordSDK, type ConfigOverrides } from "../../sdk/index.js";
+import type { ConfigOverrides } from "../../sdk/index.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
-import { nodeCluster, type NodeCluster } from "../helpers/node-fixtures.js";
+import { nodeCluster, sdkClient, type NodeCluster } from "../helpers/node-fixtures.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { scrape, valueOf } from "./metrics-fixtures.js";
@@ -20,16 +19,12 @@ async function sharedDirectory(): Promise<string> {
 }
 
 async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
-  const registry = new Registry();
-  const sdk = new DatenLordSDK({ env: {}, registry, options: { ...cluster.overrides, ...extra, sdk: { strict: true, ...extra.sdk } } });
-  cleanupAfterTest(() => sdk.close());
-  const sum = async (name: string, labels: Record<string, string>): Promise<number> =>
-    (await registry.getSingleMetric(name)!.get()).values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l)).reduce((n, v) => n + v.value, 0);
+  const { client: c, counter } = await sdkClient(cluster, extra);
   return {
-    client: await sdk.connect(),
-    sharedHits: () => sum("kvcache_tier_hits_total", { tier: "shared" }),
-    sharedMisses: () => sum("kvcache_tier_misses_total", { tier: "shared" }),
-    checksumFailures: () => sum("kvcache_checksum_failures_total", { tier: "shared" }),
+    client: c,
+    sharedHits: () => counter("kvcache_tier_hits_total", { tier: "shared" }),
+    sharedMisses: () => counter("kvcache_tier_misses_total", { tier: "shared" }),
+    checksumFailures: () => counter("kvcache_checksum_failures_total", { tier: "shared" }),
   };
 }
 
