@@ -91,7 +91,8 @@ export function writeFrame(sink: FrameSink, header: Buffer, tag?: Uint8Array, pa
   sink.cork();
   let ok = sink.write(header);
   if (tag !== undefined && tag.length > 0) ok = sink.write(tag);
-  ok = payload !== undefined && payload.length > 0 ? sink.write(payload, written && (() => written())) : (written?.(), ok);
+  if (payload !== undefined && payload.length > 0) ok = sink.write(payload, written === undefined ? undefined : () => written());
+  else written?.();
   sink.uncork();
   return ok;
 }
