@@ -5,6 +5,9 @@ import { ErrorCode, KvCacheError } from "../src/errors.js";
 
 type Policy = ReturnType<NonNullable<NonNullable<IOptions["faultHandling"]>["host"]>>;
 
+/** The cancellation signal a policy hands each call: etcd3 never reads it, so one that never fires serves them all. */
+const NEVER_ABORTED = new AbortController().signal;
+
 /**
  * Runs each call once. etcd3's defaults (three immediate retries, and a circuit
  * breaker that shuts a host out for 5 s after three failures) fight the
@@ -16,7 +19,7 @@ const passThrough: Policy = {
   _altReturn: undefined as never,
   onSuccess: () => ({ dispose: () => undefined }),
   onFailure: () => ({ dispose: () => undefined }),
-  execute: async (fn) => fn({ signal: new AbortController().signal }),
+  execute: async (fn) => fn({ signal: NEVER_ABORTED }),
 };
 
 /**

@@ -5,7 +5,7 @@ import { abortError, ErrorCode, isKvCacheError, KvCacheError } from "../src/erro
 import type { CacheMetrics } from "../src/metrics.js";
 import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { encodeRequestHeader, protocolError, type ResponseFrame } from "../src/wire/frames.js";
-import { decodeLocation, encodeLeases, type Location } from "../src/wire/locations.js";
+import { decodeLocation, encodeBlockIds, encodeLeases, type Location } from "../src/wire/locations.js";
 import { decodeErrorBody, decodeStatsBody } from "../src/wire/messages.js";
 import { Op, opName, Status, wireLimits, type WireLimits } from "../src/wire/protocol.js";
 import { parseAddress, type PeerConnection, type PeerTls } from "./peer-connection.js";
@@ -132,6 +132,11 @@ export class PeerClient implements BlockPeer {
   /** RELEASE: ends leases LOCATE granted. */
   async release(leases: readonly number[], options?: PeerOptions): Promise<void> {
     this.expectEmptyOk(await this.call({ op: Op.RELEASE, id: "", data: encodeLeases(leases) }, options), Op.RELEASE);
+  }
+
+  /** TOUCH: blocks this client read straight from the node's shared file (made most recently used there, and counted). */
+  async touch(ids: readonly BlockId[], options?: PeerOptions): Promise<void> {
+    this.expectEmptyOk(await this.call({ op: Op.TOUCH, id: "", data: encodeBlockIds(ids) }, options), Op.TOUCH);
   }
 
   /** Round trip with no work on the node: resolves when it answered. */

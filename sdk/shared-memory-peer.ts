@@ -5,9 +5,10 @@ import type { CacheMetrics } from "../src/metrics.js";
 import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { ErrorCode, isKvCacheError } from "../src/errors.js";
 import { readFully, readFullySync, writeFully, writeFullySync } from "../src/positional-io.js";
-import { SHARED_HEADER_BYTES, sharedHeaderMatches, type SharedMemoryFile } from "../src/shared-memory-file.js";
-import { MAX_LEASES_PER_FRAME } from "../src/wire/protocol.js";
+import { SHARED_HEADER_BYTES, sharedHeaderMatches, sharedHeaderSlots, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import { MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "../src/wire/protocol.js";
 import { InFlight } from "../storage/in-flight.js";
+import { DirectoryReader, type ListedRead } from "./directory-reader.js";
 import type { PeerClient } from "./peer-client.js";
 
 export interface SharedMemoryPeerOptions {
@@ -17,7 +18,11 @@ export interface SharedMemoryPeerOptions {
   readonly file: SharedFileHandle;
   /** Counts reads served from the file (tier="shared" hits and hit bytes), LOCATE misses and checksum failures. */
   readonly metrics?: CacheMetrics;
-  /** How long finished leases may wait to ride on the next LOCATE before a RELEASE of their own (default 20 ms). */
+  /**
+   * How long finished leases may wait to ride on the next LOCATE before a
+   * RELEASE of their own, and blocks read through the directory wait before a
+   * TOUCH tells the node (default 20 ms).
+   */
   readonly releaseDelayMs?: number;
 }
 
@@ -29,6 +34,8 @@ const INLINE_BYTES = 4 * 1024 * 1024;
 export interface SharedFileHandle {
   readonly fd: number;
   readonly writable: boolean;
+  /** Home slots of the file's directory (src/shared-directory.ts). */
+  readonly directorySlots: number;
 }
 
 /**
@@ -42,7 +49,9 @@ export function openSharedMemoryFile(file: SharedMemoryFile): SharedFileHandle |
     try {
       fd = fs.openSync(file.path, flags);
       const header = Buffer.alloc(SHARED_HEADER_BYTES);
-      if (fs.readSync(fd, header, 0, header.length, 0) === header.length && sharedHeaderMatches(header, file.token)) return { fd, writable };
+      if (fs.readSync(fd, header, 0, header.length, 0) === header.length && sharedHeaderMatches(header, file.token)) {
+        return { fd, writable, directorySlots: sharedHeaderSlots(header) };
+      }
     } catch {
       // Another host's path, another user's file, a node that has gone: TCP it is.
     }
@@ -52,39 +61,51 @@ export function openSharedMemoryFile(file: SharedMemoryFile): SharedFileHandle |
 }
 
 /**
- * A node on this host, read and written through its shared memory file: a GET becomes a
- * small LOCATE over TCP and one pread of the block's bytes straight into the
- * destination (the caller's buffer with PeerOptions.into), verified against the
- * checksum. The lease LOCATE granted keeps the bytes in place while they are
- * read; it is released on the next LOCATE (or a RELEASE shortly after), so a
- * steady reader sends no extra message. Blocks not in the node's memory tier,
- * and reads that fail or mismatch, fall back to the node's GET (which reads its
- * lower tiers, promotes, and drops a bad copy). A write RESERVEs room in the
- * file, writes the bytes there and COMMITs (see {@link SharedMemoryPeer.put}).
+ * A node on this host, read and written through its shared memory file.
+ *
+ * A GET first looks the block up in the file's directory (src/shared-directory.ts):
+ * one pread of the slots where it can be listed, one pread of its bytes
+ * straight into the destination (the caller's buffer with PeerOptions.into),
+ * one pread of its slot again. The bytes are taken only when the slot still
+ * lists them (the node unlists a block before its place can be reused) and
+ * they match the checksum; no message goes to the node, which later hears of
+ * the read in a batched TOUCH (recency and hit counts). A block not listed, or
+ * a read that raced a change, is LOCATEd: the node answers where the bytes are
+ * and leases them in place; the lease is released on the next LOCATE (or a
+ * RELEASE shortly after). Blocks not in the node's memory tier, and reads that
+ * fail or mismatch, fall back to the node's GET (which reads its lower tiers,
+ * promotes, and drops a bad copy). A write RESERVEs room in the file, writes
+ * the bytes there and COMMITs (see {@link SharedMemoryPeer.put}).
  */
 export class SharedMemoryPeer implements BlockPeer {
   readonly nodeId: string;
   readonly #client: PeerClient;
   readonly #fd: number;
+  readonly #directory: DirectoryReader;
   /** Whether blocks are written through the file (RESERVE, pwrite, COMMIT); off when not writable or the node refused. */
   #writes: boolean;
   readonly #metrics: CacheMetrics | undefined;
   readonly #releaseDelayMs: number;
   readonly #fileOps = new InFlight();
   #releasing: number[] = [];
-  #releaseTimer: NodeJS.Timeout | undefined;
+  #touching: BlockId[] = [];
+  #flushTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SharedMemoryPeerOptions) {
     this.nodeId = options.client.nodeId;
     this.#client = options.client;
     this.#fd = options.file.fd;
+    this.#directory = new DirectoryReader((bytes, position) => readFullySync(this.#fd, bytes, position), options.file.directorySlots, INLINE_BYTES);
     this.#writes = options.file.writable;
     this.#metrics = options.metrics;
     this.#releaseDelayMs = options.releaseDelayMs ?? DEFAULT_RELEASE_DELAY_MS;
   }
 
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
+    const listed = this.#readListed(id, options?.into);
+    if (listed === "damaged") return this.#client.get(id, options);
+    if (listed !== "ask") return listed.block;
     const where = await this.#client.locate(id, this.#takeReleases(), options);
     if (where === undefined) {
       this.#metrics?.tierMisses.inc({ tier: TIER });
@@ -106,6 +127,24 @@ export class SharedMemoryPeer implements BlockPeer {
     this.#metrics?.tierHits.inc({ tier: TIER });
     this.#metrics?.tierHitBytes.inc({ tier: TIER }, data.length);
     return where.tag === undefined ? { data, checksum: where.checksum } : { data, checksum: where.checksum, tag: where.tag };
+  }
+
+  /** A read through the directory (see {@link DirectoryReader}), counted; a failed read asks the node. */
+  #readListed(id: BlockId, into: Uint8Array | undefined): ListedRead {
+    if (this.#closing !== undefined) return "ask";
+    let read: ListedRead;
+    try {
+      read = this.#directory.read(id, into);
+    } catch {
+      return "ask";
+    }
+    if (read === "damaged") this.#metrics?.checksumFailures.inc({ tier: TIER });
+    else if (read !== "ask") {
+      this.#metrics?.tierHits.inc({ tier: TIER });
+      this.#metrics?.tierHitBytes.inc({ tier: TIER }, read.block.data.length);
+      this.#queueTouch(id);
+    }
+    return read;
   }
 
   /**
@@ -152,8 +191,8 @@ export class SharedMemoryPeer implements BlockPeer {
   }
 
   async #shutdown(): Promise<void> {
-    clearTimeout(this.#releaseTimer);
-    while (this.#releasing.length > 0) await this.#flush();
+    clearTimeout(this.#flushTimer);
+    while (this.#releasing.length > 0 || this.#touching.length > 0) await this.#flush();
     await this.#client.close();
     await this.#fileOps.drain();
     fs.closeSync(this.#fd);
@@ -179,30 +218,49 @@ export class SharedMemoryPeer implements BlockPeer {
   /** Leases to ride on the next LOCATE. */
   #takeReleases(): number[] {
     const leases = this.#releasing.splice(0, MAX_LEASES_PER_FRAME);
-    if (this.#releasing.length === 0) {
-      clearTimeout(this.#releaseTimer);
-      this.#releaseTimer = undefined;
-    }
+    this.#unscheduleIfIdle();
     return leases;
   }
 
   #queueRelease(lease: number): void {
     this.#releasing.push(lease);
     if (this.#releasing.length >= MAX_LEASES_PER_FRAME) void this.#flush();
-    else if (this.#releaseTimer === undefined && this.#closing === undefined) {
-      this.#releaseTimer = setTimeout(() => void this.#flush(), this.#releaseDelayMs);
-      this.#releaseTimer.unref();
-    }
+    else this.#schedule();
+  }
+
+  #queueTouch(id: BlockId): void {
+    this.#touching.push(id);
+    if (this.#touching.length >= MAX_TOUCHES_PER_FRAME) void this.#flush();
+    else this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#flushTimer !== undefined || this.#closing !== undefined) return;
+    this.#flushTimer = setTimeout(() => void this.#flush(), this.#releaseDelayMs);
+    this.#flushTimer.unref();
+  }
+
+  #unscheduleIfIdle(): void {
+    if (this.#releasing.length > 0 || this.#touching.length > 0) return;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
   }
 
   /**
-   * Sends a RELEASE for what is queued. A RELEASE that fails (the node went
-   * away) needs no retry: the node ends unreleased leases itself when they expire.
+   * Sends a RELEASE and a TOUCH for what is queued. Neither needs a retry when
+   * it fails (the node went away): the node ends unreleased leases itself when
+   * they expire, and a lost TOUCH costs only recency and a hit count.
    */
   async #flush(): Promise<void> {
-    this.#releaseTimer = undefined;
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
     const leases = this.#takeReleases();
-    if (leases.length > 0) await this.#client.release(leases).catch(() => undefined);
+    const touched = this.#touching.splice(0, MAX_TOUCHES_PER_FRAME);
+    await Promise.all([
+      leases.length > 0 ? this.#client.release(leases).catch(() => undefined) : undefined,
+      touched.length > 0 ? this.#client.touch(touched).catch(() => undefined) : undefined,
+    ]);
+    if (this.#releasing.length > 0 || this.#touching.length > 0) this.#schedule();
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import { directoryBytes } from "./shared-directory.js";
 
 /**
  * The file a node's shared memory tier lives in (storage/shared-memory-tier.ts),
@@ -8,8 +9,9 @@ import path from "node:path";
  * one pread / pwrite instead of a trip through the loopback TCP stack.
  *
  * Layout: a {@link SHARED_HEADER_BYTES} header — magic "DLSM" | version u8 |
- * 3 zero bytes | token (16 raw bytes) — then the block region. Offsets on the
- * wire (LOCATE, RESERVE) are offsets into the whole file.
+ * 3 zero bytes | token (16 raw bytes) | directory slots u32 — then the
+ * directory (src/shared-directory.ts), then the block region. Offsets on the
+ * wire (LOCATE, RESERVE) and in the directory are offsets into the whole file.
  *
  * The node advertises `{ path, token }` in membership; an SDK uses the file only
  * when it can open that path and finds the same token in its header, which proves
@@ -24,7 +26,7 @@ export interface SharedMemoryFile {
 
 export const SHARED_HEADER_BYTES = 4096;
 const MAGIC = 0x444c534d; // "DLSM"
-const VERSION = 1;
+const VERSION = 2;
 const TOKEN_BYTES = 16;
 const FILE_PREFIX = "datenlordsdk-";
 const FILE_SUFFIX = ".memory";
@@ -35,18 +37,31 @@ export function newSharedMemoryFile(directory: string, pid: number): SharedMemor
   return { path: path.join(path.resolve(directory), `${FILE_PREFIX}${pid}-${token}${FILE_SUFFIX}`), token };
 }
 
-export function encodeSharedHeader(token: string): Buffer {
+const SLOTS_AT = 8 + TOKEN_BYTES;
+
+export function encodeSharedHeader(token: string, directorySlots: number): Buffer {
   const header = Buffer.alloc(SHARED_HEADER_BYTES);
   header.writeUInt32BE(MAGIC, 0);
   header.writeUInt8(VERSION, 4);
   Buffer.from(token, "hex").copy(header, 8);
+  header.writeUInt32BE(directorySlots, SLOTS_AT);
   return header;
 }
 
-/** Whether `header` (the file's first bytes) is a version-1 header carrying `token`. */
+/** Whether `header` (the file's first bytes) is a header of this version carrying `token`. */
 export function sharedHeaderMatches(header: Buffer, token: string): boolean {
-  return header.length >= 8 + TOKEN_BYTES && header.readUInt32BE(0) === MAGIC && header.readUInt8(4) === VERSION
+  return header.length >= SLOTS_AT + 4 && header.readUInt32BE(0) === MAGIC && header.readUInt8(4) === VERSION
     && header.subarray(8, 8 + TOKEN_BYTES).toString("hex") === token;
+}
+
+/** The directory's home slots, from a header {@link sharedHeaderMatches} accepted. */
+export function sharedHeaderSlots(header: Buffer): number {
+  return header.readUInt32BE(SLOTS_AT);
+}
+
+/** Where the block region starts in a file whose directory has `directorySlots` home slots. */
+export function sharedBlocksOffset(directorySlots: number): number {
+  return SHARED_HEADER_BYTES + directoryBytes(directorySlots);
 }
 
 /**

@@ -2,7 +2,7 @@ import fs, { promises as fsp } from "node:fs";
 import { promisify } from "node:util";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { writeFully } from "../src/positional-io.js";
-import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, sharedBlocksOffset, type SharedMemoryFile } from "../src/shared-memory-file.js";
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
@@ -15,21 +15,23 @@ export interface OpenSharedFile {
 }
 
 /**
- * Creates a shared memory tier's file in `directory` (mode 0600, header, then
- * `capacityBytes` of block region, sparse until written), first removing files
+ * Creates a shared memory tier's file in `directory` (mode 0600: header, a
+ * directory of `directorySlots` home slots, then `capacityBytes` of block
+ * region, sparse until written), first removing files
  * left there by dead processes. A directory that is missing or has less room
  * than the capacity is refused with ERR_INVALID_ARGUMENT naming it.
  */
-export async function createSharedFile(directory: string, capacityBytes: number): Promise<OpenSharedFile> {
-  await checkDirectory(directory, capacityBytes);
+export async function createSharedFile(directory: string, capacityBytes: number, directorySlots: number): Promise<OpenSharedFile> {
+  const size = sharedBlocksOffset(directorySlots) + capacityBytes;
+  await checkDirectory(directory, size);
   await removeStaleSharedFiles(directory, processIsAlive);
   const file = newSharedMemoryFile(directory, process.pid);
   const fd = await open(file.path, "wx+", 0o600).catch((err: unknown) => {
     throw sharedFileError("create", file.path, err);
   });
   try {
-    await writeFully(fd, encodeSharedHeader(file.token), 0);
-    await ftruncate(fd, SHARED_HEADER_BYTES + capacityBytes);
+    await writeFully(fd, encodeSharedHeader(file.token, directorySlots), 0);
+    await ftruncate(fd, size);
   } catch (err) {
     await close(fd).catch(() => undefined);
     await fsp.rm(file.path, { force: true });
@@ -50,14 +52,14 @@ export function sharedFileError(op: string, path: string, cause: unknown): KvCac
   return new KvCacheError(ErrorCode.TIER_IO, `shared memory tier ${op} failed on ${path}: ${reason}`, { cause, details: { tier: "memory", path } });
 }
 
-async function checkDirectory(directory: string, capacityBytes: number): Promise<void> {
+async function checkDirectory(directory: string, fileBytes: number): Promise<void> {
   const stats = await fsp.statfs(directory).catch((err: unknown) => {
     throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} is not usable: ${(err as Error).message}`, { cause: err, details: { directory } });
   });
   const available = stats.bavail * stats.bsize;
-  if (available < capacityBytes + SHARED_HEADER_BYTES) {
-    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} has ${available} bytes free, less than the memory tier capacity of ${capacityBytes}`, {
-      details: { directory, available, capacityBytes },
+  if (available < fileBytes) {
+    throw new KvCacheError(ErrorCode.INVALID_ARGUMENT, `shared memory directory ${directory} has ${available} bytes free, less than the memory tier's file of ${fileBytes} bytes`, {
+      details: { directory, available, fileBytes },
     });
   }
 }

@@ -3,11 +3,19 @@ import { ChangeSignal } from "./change-signal.js";
 import { ExtentAllocator, type Extent } from "./extent-allocator.js";
 import type { SharedEntry } from "./shared-leases.js";
 
+/** Where the index lists its published blocks for clients (the file's directory, see SharedDirectoryWriter). */
+export interface EntryListing {
+  list(entry: SharedEntry): void;
+  /** Done before the entry's extent can be freed. */
+  unlist(id: BlockId): void;
+}
+
 /**
- * The shared memory tier's bookkeeping, with no I/O: which blocks are
- * published where (least recently used first), the byte total, and the
- * extents of the file. An extent goes back to the allocator only when its
- * entry is gone (out of the index) and nobody pins it (a read, a lease);
+ * The shared memory tier's bookkeeping, with no I/O of its own: which blocks
+ * are published where (least recently used first), the byte total, and the
+ * extents of the file. Every published block is listed (`listing`) until it
+ * is removed. An extent goes back to the allocator only when its entry is
+ * gone (out of the index, unlisted) and nobody pins it (a read, a lease);
  * every release of space and every publish wakes {@link space} waiters.
  */
 export class SharedIndex {
@@ -15,12 +23,14 @@ export class SharedIndex {
   readonly #allocator: ExtentAllocator;
   readonly #entries = new Map<BlockId, SharedEntry>();
   readonly #onChange: () => void;
+  readonly #listing: EntryListing | undefined;
   #bytes = 0;
 
   /** `onChange` is told after every change of items or bytes (the tier reports its gauges). */
-  constructor(capacityBytes: number, onChange: () => void) {
+  constructor(capacityBytes: number, onChange: () => void, listing?: EntryListing) {
     this.#allocator = new ExtentAllocator(capacityBytes);
     this.#onChange = onChange;
+    this.#listing = listing;
   }
 
   get items(): number {
@@ -73,6 +83,7 @@ export class SharedIndex {
     if (old !== undefined) this.remove(old);
     entry.gone = false;
     this.#entries.set(entry.id, entry);
+    this.#listing?.list(entry);
     this.#bytes += entry.length;
     this.#onChange();
     // A reservation waiting for room may now evict this block.
@@ -81,7 +92,10 @@ export class SharedIndex {
 
   /** Takes the entry out of the index; its extent is freed once nobody pins it. */
   remove(entry: SharedEntry): void {
-    if (this.isCurrent(entry)) this.#entries.delete(entry.id);
+    if (this.isCurrent(entry)) {
+      this.#entries.delete(entry.id);
+      this.#listing?.unlist(entry.id);
+    }
     entry.gone = true;
     this.#bytes -= entry.length;
     if (entry.pins === 0) this.free(entry.extent);

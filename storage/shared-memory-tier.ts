@@ -4,11 +4,13 @@ import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import { BufferPool } from "../src/buffer-pool.js";
 import { readFully, writeFully } from "../src/positional-io.js";
-import { SHARED_HEADER_BYTES, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import { directorySlots } from "../src/shared-directory.js";
+import { SHARED_HEADER_BYTES, sharedBlocksOffset, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
 import type { Extent } from "./extent-allocator.js";
 import { InFlight } from "./in-flight.js";
 import { createSharedFile, removeSharedFile, sharedFileError } from "./shared-file-lifecycle.js";
+import { SharedDirectoryWriter } from "./shared-directory-writer.js";
 import { SharedIndex } from "./shared-index.js";
 import { SharedLeases, type SharedEntry } from "./shared-leases.js";
 import { assertCapacity, assertStorable, assertStorableSize, countRead, deleteEach, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, putEach, runEvictionHandler } from "./tier-support.js";
@@ -77,6 +79,9 @@ export class SharedMemoryTier implements BlockTier {
   readonly name = TIER;
   readonly file: SharedMemoryFile;
   readonly #fd: number;
+  /** Where the block region starts in the file (after the header and the directory). */
+  readonly #base: number;
+  readonly #directory: SharedDirectoryWriter;
   readonly #capacity: number;
   readonly #options: SharedMemoryTierOptions;
   readonly #metrics: CacheMetrics;
@@ -91,13 +96,18 @@ export class SharedMemoryTier implements BlockTier {
   #closing: Promise<void> | undefined;
   readonly #onError = (err: unknown): void => this.#options.onError?.(err);
 
-  private constructor(options: SharedMemoryTierOptions, file: SharedMemoryFile, fd: number) {
+  private constructor(options: SharedMemoryTierOptions, file: SharedMemoryFile, fd: number, slots: number) {
     this.#options = options;
     this.#capacity = options.capacityBytes;
     this.file = file;
     this.#fd = fd;
+    this.#base = sharedBlocksOffset(slots);
+    this.#directory = new SharedDirectoryWriter(fd, SHARED_HEADER_BYTES, slots);
     this.#metrics = options.metrics ?? new CacheMetrics();
-    this.#index = new SharedIndex(options.capacityBytes, () => this.#report());
+    this.#index = new SharedIndex(options.capacityBytes, () => this.#report(), {
+      list: (entry) => this.#directory.list({ id: entry.id, offset: this.#base + entry.extent.offset, length: entry.length, checksum: entry.checksum }),
+      unlist: (id) => this.#directory.unlist(id),
+    });
     this.#pool = options.pool ?? new BufferPool(DEFAULT_POOL_BYTES);
     this.#leases = new SharedLeases({ leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS, now: options.now ?? Date.now, unpin: (entry) => this.#index.unpin(entry) });
     this.#report();
@@ -106,8 +116,9 @@ export class SharedMemoryTier implements BlockTier {
   /** Creates the tier's file in `directory` (removing files left there by dead processes). */
   static async open(options: SharedMemoryTierOptions): Promise<SharedMemoryTier> {
     assertCapacity(TIER, options.capacityBytes);
-    const { file, fd } = await createSharedFile(options.directory, options.capacityBytes);
-    return new SharedMemoryTier(options, file, fd);
+    const slots = directorySlots(options.capacityBytes);
+    const { file, fd } = await createSharedFile(options.directory, options.capacityBytes, slots);
+    return new SharedMemoryTier(options, file, fd, slots);
   }
 
   async get(id: BlockId, options?: TierOptions): Promise<Block | undefined> {
@@ -199,7 +210,7 @@ export class SharedMemoryTier implements BlockTier {
     const lease = this.#leases.grant(entry);
     this.#metrics.tierHits.inc({ tier: TIER });
     this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
-    const where = { offset: SHARED_HEADER_BYTES + entry.extent.offset, length: entry.length, checksum: entry.checksum, lease };
+    const where = { offset: this.#base + entry.extent.offset, length: entry.length, checksum: entry.checksum, lease };
     return entry.tag === undefined ? where : { ...where, tag: entry.tag };
   }
 
@@ -219,7 +230,7 @@ export class SharedMemoryTier implements BlockTier {
     // Not in the index and pinned by its lease: freed when the lease ends, unless committed.
     const entry: SharedEntry = { id, length, extent, checksum, tag, pins: 1, gone: true, evicting: false };
     const lease = this.#leases.grant(entry);
-    const where = { offset: SHARED_HEADER_BYTES + extent.offset, length, checksum, lease };
+    const where = { offset: this.#base + extent.offset, length, checksum, lease };
     return tag === undefined ? where : { ...where, tag };
   }
 
@@ -241,6 +252,20 @@ export class SharedMemoryTier implements BlockTier {
     if (pending !== undefined) pending.latest = ++this.#sequence;
     entry.pins--;
     this.#index.publish(entry);
+  }
+
+  /**
+   * Blocks a same-host client read straight from the file (found through the
+   * directory, no LOCATE): each becomes the most recently used, and is counted
+   * as a hit of this tier. Ids no longer here are ignored.
+   */
+  touch(ids: readonly BlockId[]): void {
+    for (const id of ids) {
+      const entry = this.#index.touch(id);
+      if (entry === undefined) continue;
+      this.#metrics.tierHits.inc({ tier: TIER });
+      this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
+    }
   }
 
   /** Ends a lease {@link locate} granted; false when it was unknown (already released or expired). */
@@ -279,7 +304,7 @@ export class SharedMemoryTier implements BlockTier {
   async #bytesOf(entry: SharedEntry, into: Buffer): Promise<Buffer> {
     entry.pins++;
     try {
-      await readFully(this.#fd, into, SHARED_HEADER_BYTES + entry.extent.offset);
+      await readFully(this.#fd, into, this.#base + entry.extent.offset);
       return into;
     } catch (err) {
       throw sharedFileError("read", this.file.path, err);
@@ -292,7 +317,7 @@ export class SharedMemoryTier implements BlockTier {
     try {
       const extent = await this.#reserve(Math.max(1, block.data.byteLength));
       try {
-        await writeFully(this.#fd, block.data, SHARED_HEADER_BYTES + extent.offset);
+        await writeFully(this.#fd, block.data, this.#base + extent.offset);
       } catch (err) {
         this.#index.free(extent);
         throw sharedFileError("write", this.file.path, err);

@@ -11,7 +11,7 @@ import { Op, opName, Status } from "../wire/protocol.js";
 import type { BlockTier, TierStats } from "../../storage/block-tier.js";
 import type { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
 import type { TieredStore } from "../../storage/tiered-store.js";
-import { decodeLeases, encodeLocation } from "../wire/locations.js";
+import { decodeBlockIds, decodeLeases, encodeLocation } from "../wire/locations.js";
 import type { Reply, RequestHandler } from "./server-connection.js";
 
 export interface NodeRequestHandlerOptions {
@@ -20,11 +20,11 @@ export interface NodeRequestHandlerOptions {
   readonly store: BlockTier;
   readonly tierStats: () => Readonly<Record<string, TierStats | undefined>>;
   /**
-   * The memory tier when it lives in a shared file: LOCATE and RELEASE are
+   * The memory tier when it lives in a shared file: LOCATE, RELEASE and TOUCH are
    * served from it, and a GET it can answer is read into a pooled buffer that
    * goes back once the reply is written.
    */
-  readonly shared?: Pick<SharedMemoryTier, "locate" | "release" | "lend">;
+  readonly shared?: Pick<SharedMemoryTier, "locate" | "release" | "lend" | "touch">;
   /**
    * Takes back a PUT body once the store holds the block (the PUT body arrived
    * in a pooled buffer, see ConnectionPolicy.bodyBuffer). Only for a store that
@@ -69,6 +69,10 @@ export function nodeRequestHandler(options: NodeRequestHandlerOptions): RequestH
     ops[Op.LOCATE] = async (f) => locate(shared, f);
     ops[Op.RELEASE] = async (f) => {
       for (const lease of decodeLeases(f.data)) shared.release(lease);
+      return [{ status: Status.OK }, "ok"];
+    };
+    ops[Op.TOUCH] = async (f) => {
+      shared.touch(decodeBlockIds(f.data));
       return [{ status: Status.OK }, "ok"];
     };
   }

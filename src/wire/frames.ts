@@ -1,7 +1,7 @@
 import type { BlockId } from "../block.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
 import {
-  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_HELLO_BYTES, MAX_LEASES_PER_FRAME, MAX_JSON_BYTES, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
+  BLOCK_ID_BYTES, isOp, isStatus, MAGIC, MAX_HELLO_BYTES, MAX_LEASES_PER_FRAME, MAX_JSON_BYTES, MAX_TOUCHES_PER_FRAME, Op, REQUEST_HEADER_BYTES, RESPONSE_HEADER_BYTES, Status, VERSION,
   type WireLimits,
 } from "./protocol.js";
 
@@ -147,6 +147,7 @@ function requestCaps(op: Op, limits: WireLimits): [number, number] {
   if (op === Op.PUT) return [limits.maxTagBytes, limits.maxBlockBytes];
   if (op === Op.HELLO) return [0, MAX_HELLO_BYTES];
   if (op === Op.LOCATE || op === Op.RELEASE) return [0, 4 * MAX_LEASES_PER_FRAME];
+  if (op === Op.TOUCH) return [0, BLOCK_ID_BYTES * MAX_TOUCHES_PER_FRAME];
   if (op === Op.RESERVE) return [limits.maxTagBytes, 4];
   if (op === Op.COMMIT) return [0, 4];
   return [0, 0];

@@ -1,5 +1,6 @@
+import type { BlockId } from "../block.js";
 import { protocolError } from "./frames.js";
-import { LOCATION_BYTES, MAX_LEASES_PER_FRAME } from "./protocol.js";
+import { BLOCK_ID_BYTES, LOCATION_BYTES, MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "./protocol.js";
 
 /** Where a LOCATE reply says a block's bytes are in the node's shared memory file. */
 export interface Location {
@@ -34,4 +35,17 @@ export function encodeLeases(leases: readonly number[]): Buffer {
 export function decodeLeases(data: Buffer): number[] {
   if (data.length % 4 !== 0) throw protocolError(`lease list of ${data.length} bytes is not a multiple of 4`);
   return Array.from({ length: data.length / 4 }, (_, i) => data.readUInt32BE(4 * i));
+}
+
+/** A TOUCH's data: the block ids, 16 raw bytes each (at most {@link MAX_TOUCHES_PER_FRAME}). */
+export function encodeBlockIds(ids: readonly BlockId[]): Buffer {
+  if (ids.length > MAX_TOUCHES_PER_FRAME) throw new RangeError(`${ids.length} block ids in one frame; the most is ${MAX_TOUCHES_PER_FRAME}`);
+  const out = Buffer.allocUnsafe(BLOCK_ID_BYTES * ids.length);
+  ids.forEach((id, i) => out.write(id, BLOCK_ID_BYTES * i, BLOCK_ID_BYTES, "hex"));
+  return out;
+}
+
+export function decodeBlockIds(data: Buffer): BlockId[] {
+  if (data.length % BLOCK_ID_BYTES !== 0) throw protocolError(`block id list of ${data.length} bytes is not a multiple of ${BLOCK_ID_BYTES}`);
+  return Array.from({ length: data.length / BLOCK_ID_BYTES }, (_, i) => data.toString("hex", BLOCK_ID_BYTES * i, BLOCK_ID_BYTES * (i + 1)));
 }

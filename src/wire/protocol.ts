@@ -63,6 +63,14 @@ export const Op = {
   RESERVE: 9,
   /** Publishes a reserved block once its bytes are written: data is the lease (u32). OK, or ERROR when the lease expired (then PUT). */
   COMMIT: 10,
+  /**
+   * Blocks a same-host client read straight from the shared file, found
+   * through its directory (src/shared-directory.ts) with no LOCATE: data is
+   * their ids (16 raw bytes each, at most MAX_TOUCHES_PER_FRAME). The node
+   * makes each the most recently used and counts it as a hit. OK with an
+   * empty body; ids no longer in memory are ignored.
+   */
+  TOUCH: 11,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -93,6 +101,9 @@ export const MAX_JSON_BYTES = 64 * 1024;
 
 /** Most leases one LOCATE or RELEASE carries. */
 export const MAX_LEASES_PER_FRAME = 256;
+
+/** Most block ids one TOUCH carries. */
+export const MAX_TOUCHES_PER_FRAME = 256;
 
 /** Body of a LOCATE reply. */
 export const LOCATION_BYTES = 16;

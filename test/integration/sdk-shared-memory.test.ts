@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, promises as fsp } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ConfigOverrides } from "../../sdk/index.js";
+import { sharedBlocksOffset, sharedHeaderSlots } from "../../src/shared-memory-file.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
 import { nodeCluster, sdkClient, type NodeCluster } from "../helpers/node-fixtures.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
@@ -29,9 +30,19 @@ async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
 }
 
 const nodeOps = async (adminUrl: string, op: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_requests_total", { op });
+const nodeMemoryHits = async (adminUrl: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_tier_hits_total", { tier: "memory" });
+
+/** Where a node's shared file keeps its blocks (after the header and the directory). */
+async function blockRegionOf(path: string): Promise<number> {
+  const header = Buffer.alloc(64);
+  const file = await fsp.open(path, "r");
+  await file.read(header, 0, 64, 0);
+  await file.close();
+  return sharedBlocksOffset(sharedHeaderSlots(header));
+}
 
 describe("SDK through a node's shared memory file", () => {
-  it("reads hot blocks in the node's file, into the caller's buffer too; over TCP when turned off", async () => {
+  it("reads hot blocks in the node's file through its directory, into the caller's buffer too; over TCP when turned off", async () => {
     const directory = await sharedDirectory();
     const cluster = await nodeCluster({ memory: { capacityBytes: 4 * 1024 * KiB, sharedDirectory: directory }, cluster: NO_SWEEP });
     const node = await cluster.startNode();
@@ -50,8 +61,11 @@ describe("SDK through a node's shared memory file", () => {
       expect(Buffer.compare(hit!.data, b.data)).toBe(0);
     }
     expect(await shared.sharedHits()).toBe(8);
-    expect(await nodeOps(node.adminUrl, "node_locate")).toBe(8);
+    // Found through the file's directory: no LOCATE, no GET. The node hears of the reads in a TOUCH.
+    expect(await nodeOps(node.adminUrl, "node_locate")).toBe(0);
     expect(await nodeOps(node.adminUrl, "node_get")).toBe(0);
+    await waitFor(async () => (await nodeMemoryHits(node.adminUrl)) === 8, { what: "the node counting the 8 reads it was told of" });
+    expect(await nodeOps(node.adminUrl, "node_touch")).toBeGreaterThanOrEqual(1);
     // The inserts wrote their bytes into the file too: RESERVE + COMMIT, no PUT.
     expect(await nodeOps(node.adminUrl, "node_reserve")).toBe(4);
     expect(await nodeOps(node.adminUrl, "node_commit")).toBe(4);
@@ -68,6 +82,49 @@ describe("SDK through a node's shared memory file", () => {
     expect(existsSync(info!.sharedMemory!.path)).toBe(false);
   });
 
+  it("loads stay exact while another client's inserts make the node evict and rewrite its memory under the reads", async () => {
+    const directory = await sharedDirectory();
+    const size = 256 * KiB;
+    const resident = 8;
+    // Memory holds 8 blocks: every insert evicts the oldest to disk and writes the new one over its place.
+    const cluster = await nodeCluster({ memory: { capacityBytes: resident * size, sharedDirectory: directory }, cluster: NO_SWEEP });
+    const node = await cluster.startNode();
+    // The writer PUTs over TCP, so the node writes the bytes itself, in its own process, while the reader reads the file.
+    const writer = await client(cluster, { sdk: { sharedMemory: false } });
+    const reader = await client(cluster);
+    const blocks: Buffer[] = [];
+    let writing = true;
+    const write = async (): Promise<void> => {
+      for (let i = 0; i < 150; i++) {
+        const data = randomBytes(size);
+        await writer.client.insert(`race/${i}`, data);
+        blocks.push(data);
+      }
+      writing = false;
+    };
+    let wrong = 0;
+    let loads = 0;
+    const read = async (worker: number): Promise<void> => {
+      const into = Buffer.alloc(size);
+      for (let n = worker; writing; n++) {
+        // Every block in memory alike: one of them is the next to be evicted and have its place rewritten.
+        const i = Math.max(0, blocks.length - 1 - (n % resident));
+        if (blocks.length === 0) {
+          await reader.client.matchPrefix("race/"); // nothing stored yet: yield to the writer
+          continue;
+        }
+        const hit = await reader.client.tryLoad(`race/${i}`, { into });
+        loads++;
+        if (hit === null || Buffer.compare(hit.data, blocks[i]!) !== 0) wrong++;
+      }
+    };
+    await Promise.all([write(), read(0), read(1), read(2)]);
+    expect(wrong).toBe(0);
+    expect(loads).toBeGreaterThan(150);
+    expect(await reader.sharedHits()).toBeGreaterThan(50);
+    expect(valueOf(await scrape(node.adminUrl), "kvcache_block_moves_total", { from: "memory", to: "disk", reason: "demoted" })).toBeGreaterThan(120);
+  });
+
   it("falls back to the node's GET for blocks its memory tier no longer holds, and for bytes damaged in the file", async () => {
     const directory = await sharedDirectory();
     // Memory holds one 600 KiB block: the others are demoted to disk as they come.
@@ -77,15 +134,16 @@ describe("SDK through a node's shared memory file", () => {
     const c = await client(cluster);
     const blocks = Array.from({ length: 3 }, (_, i) => ({ key: `k/${i}`, data: randomBytes(600 * KiB) }));
     for (const b of blocks) await c.client.insert(b.key, b.data);
-    // k/0 is on disk: LOCATE misses, the GET reads the disk tier (and promotes it).
+    // k/0 is on disk: not listed, LOCATE misses, the GET reads the disk tier (and promotes it).
     expect(Buffer.compare((await c.client.tryLoad("k/0"))!.data, blocks[0]!.data)).toBe(0);
     expect(await c.sharedMisses()).toBe(1);
     expect(await nodeOps(node.adminUrl, "node_get")).toBe(1);
 
     // Damage every byte of the block region: the SDK's check catches it, and the node's GET
     // drops the bad copy and serves the one it kept on disk when it promoted the block.
+    const region = await blockRegionOf(info!.sharedMemory!.path);
     const file = await fsp.open(info!.sharedMemory!.path, "r+");
-    await file.write(Buffer.alloc(700 * KiB, 0x5a), 0, 700 * KiB, 4096);
+    await file.write(Buffer.alloc(700 * KiB, 0x5a), 0, 700 * KiB, region);
     await file.close();
     expect(Buffer.compare((await c.client.tryLoad("k/0"))!.data, blocks[0]!.data)).toBe(0);
     expect(await c.checksumFailures()).toBe(1);
@@ -119,18 +177,20 @@ describe("SDK through a node's shared memory file", () => {
 
   it("releases every lease it took: the node can reuse the space", async () => {
     const directory = await sharedDirectory();
-    const cluster = await nodeCluster({ memory: { capacityBytes: 512 * KiB, sharedDirectory: directory }, disk: { directory: "" }, cluster: NO_SWEEP });
-    await cluster.startNode();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 6 * 1024 * KiB, sharedDirectory: directory }, disk: { directory: "" }, cluster: NO_SWEEP });
+    const node = await cluster.startNode();
     const c = await client(cluster);
-    // Each insert evicts the block before it; each load leases the block in place. Unreleased
-    // leases would hold every evicted block's space for seconds and stall the inserts.
+    // Blocks over 4 MiB are read off the loop thread, so through LOCATE and a lease rather than the
+    // directory. Each insert evicts the block before it; each load leases the block in place.
+    // Unreleased leases would hold every evicted block's space for seconds and stall the inserts.
     const started = Date.now();
     for (let i = 0; i < 20; i++) {
-      const data = randomBytes(400 * KiB);
+      const data = randomBytes(4 * 1024 * KiB + 1);
       await c.client.insert(`r/${i}`, data);
       expect(Buffer.compare((await c.client.tryLoad(`r/${i}`))!.data, data)).toBe(0);
     }
     expect(Date.now() - started).toBeLessThan(5000);
     expect(await c.sharedHits()).toBe(20);
+    expect(await nodeOps(node.adminUrl, "node_locate")).toBe(20);
   });
 });

@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { makeBlock, newBlockId, type Block, type BlockId } from "../../src/block.js";
 import { ErrorCode } from "../../src/errors.js";
 import { CacheMetrics } from "../../src/metrics.js";
-import { newSharedMemoryFile, SHARED_HEADER_BYTES, sharedHeaderMatches } from "../../src/shared-memory-file.js";
+import { directorySlots, findListing, homeSlot, PROBE_SLOTS, SLOT_BYTES } from "../../src/shared-directory.js";
+import { newSharedMemoryFile, SHARED_HEADER_BYTES, sharedBlocksOffset, sharedHeaderMatches, sharedHeaderSlots } from "../../src/shared-memory-file.js";
 import { SharedMemoryTier, type SharedMemoryTierOptions } from "../../storage/shared-memory-tier.js";
 import { describeTierContract, expectSameBlock, listIds, sampleBlock } from "../contract/tier-contract.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
@@ -51,6 +52,13 @@ async function fileBytes(tier: SharedMemoryTier, offset: number, length: number)
   }
 }
 
+/** What the file's directory lists for `id`, read as a same-host client reads it. */
+async function listingOf(tier: SharedMemoryTier, id: BlockId): Promise<{ offset: number; length: number; checksum: number } | undefined> {
+  const slots = sharedHeaderSlots(await fileBytes(tier, 0, 64));
+  const window = await fileBytes(tier, SHARED_HEADER_BYTES + homeSlot(id, slots) * SLOT_BYTES, PROBE_SLOTS * SLOT_BYTES);
+  return findListing(window, Buffer.from(id, "hex"))?.listing;
+}
+
 async function counterValue(metrics: CacheMetrics, name: "checksumFailures" | "tierHits" | "tierMisses"): Promise<number> {
   const { values } = await metrics[name].get();
   return values.find((v) => v.labels.tier === "memory")?.value ?? 0;
@@ -61,8 +69,9 @@ describe("SharedMemoryTier", () => {
     const { tier } = await openTier({ capacityBytes: 4096 });
     const stat = await fsp.stat(tier.file.path);
     expect(stat.mode & 0o777).toBe(0o600);
-    expect(stat.size).toBe(SHARED_HEADER_BYTES + 4096);
+    expect(stat.size).toBe(sharedBlocksOffset(directorySlots(4096)) + 4096);
     expect(sharedHeaderMatches(await fileBytes(tier, 0, 64), tier.file.token)).toBe(true);
+    expect(sharedHeaderSlots(await fileBytes(tier, 0, 64))).toBe(directorySlots(4096));
     await tier.close();
     expect(existsSync(tier.file.path)).toBe(false);
   });
@@ -121,6 +130,42 @@ describe("SharedMemoryTier", () => {
     expect(tier.locate(b)).toBeUndefined();
     expect(await counterValue(metrics, "tierHits")).toBe(1);
     expect(await counterValue(metrics, "tierMisses")).toBe(1);
+  });
+
+  it("lists each block in the file's directory where its bytes are, and unlists it when deleted, evicted or replaced", async () => {
+    const { tier, evictions } = await openTier({ capacityBytes: 300 });
+    const [a, b, c, d] = [newBlockId(), newBlockId(), newBlockId(), newBlockId()];
+    const blocks = new Map([a, b, c].map((id) => [id, sampleBlock(100)] as const));
+    for (const [id, block] of blocks) await tier.put(id, block);
+    for (const [id, block] of blocks) {
+      const listing = (await listingOf(tier, id))!;
+      expect(listing).toMatchObject({ length: 100, checksum: block.checksum });
+      expect(Buffer.compare(await fileBytes(tier, listing.offset, listing.length), Buffer.from(block.data))).toBe(0);
+    }
+    await tier.delete(a);
+    expect(await listingOf(tier, a)).toBeUndefined();
+    await tier.put(d, sampleBlock(100));
+    await tier.put(a, sampleBlock(100)); // evicts b, the least recently used
+    expect(evictions.map(([id]) => id)).toEqual([b]);
+    expect(await listingOf(tier, b)).toBeUndefined();
+    const replacement = sampleBlock(50);
+    const before = (await listingOf(tier, c))!;
+    await tier.put(c, replacement);
+    const after = (await listingOf(tier, c))!;
+    expect(after).toMatchObject({ length: 50, checksum: replacement.checksum });
+    expect(Buffer.compare(await fileBytes(tier, after.offset, 50), Buffer.from(replacement.data))).toBe(0);
+    expect(before.checksum).not.toBe(after.checksum);
+  });
+
+  it("takes TOUCHed blocks as read: most recently used and counted, unknown ids ignored", async () => {
+    const { tier, evictions, metrics } = await openTier({ capacityBytes: 300 });
+    const [a, b, c, d] = [newBlockId(), newBlockId(), newBlockId(), newBlockId()];
+    for (const id of [a, b, c]) await tier.put(id, sampleBlock(100));
+    tier.touch([a, newBlockId()]);
+    await tier.put(d, sampleBlock(100));
+    expect(evictions.map(([id]) => id)).toEqual([b]);
+    expect(await counterValue(metrics, "tierHits")).toBe(1);
+    expect(await counterValue(metrics, "tierMisses")).toBe(0);
   });
 
   it("does not reuse a leased block's bytes until the lease is released, though the block is evicted", async () => {
@@ -238,7 +283,7 @@ describe("SharedMemoryTier", () => {
     expect(evictions).toHaveLength(4);
   });
 
-  it("never returns wrong bytes and stays within capacity under random puts, gets, deletes and leases", async () => {
+  it("never returns wrong bytes, stays within capacity and lists exactly what it holds under random puts, gets, deletes and leases", async () => {
     const ids = Array.from({ length: 6 }, () => newBlockId());
     const op = fc.tuple(fc.constantFrom("put", "get", "delete", "locate"), fc.nat(ids.length - 1), fc.integer({ min: 0, max: 400 }));
     await fc.assert(
@@ -267,7 +312,13 @@ describe("SharedMemoryTier", () => {
           expect(tier.stats().bytes).toBeLessThanOrEqual(1000);
         }
         for (const [id, block] of evictions) if (last.get(id) === block) last.delete(id);
-        for (const id of await listIds(tier)) expectSameBlock(await tier.get(id), last.get(id)!);
+        const held = await listIds(tier);
+        for (const id of held) expectSameBlock(await tier.get(id), last.get(id)!);
+        for (const id of ids) {
+          const listing = await listingOf(tier, id);
+          expect(listing !== undefined).toBe(held.includes(id));
+          if (listing !== undefined) expect(Buffer.compare(await fileBytes(tier, listing.offset, listing.length), Buffer.from(last.get(id)!.data))).toBe(0);
+        }
       }),
       { numRuns: 40 },
     );

@@ -4,7 +4,7 @@ import { HelloGate } from "../../src/node/hello-gate.js";
 import { requestParser, responseParser, type RequestParser, type ResponseParser } from "../../src/wire/frame-parser.js";
 import { encodeRequestHeader, encodeResponseHeader, type RequestFrame } from "../../src/wire/frames.js";
 import { encodeHello, SecretVerifier } from "../../src/wire/hello.js";
-import { MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, MAX_LEASES_PER_FRAME, Op, Status, VERSION, type WireLimits } from "../../src/wire/protocol.js";
+import { MAGIC, MAX_HELLO_BYTES, MAX_JSON_BYTES, MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME, Op, Status, VERSION, type WireLimits } from "../../src/wire/protocol.js";
 import { prng } from "../integration/cluster-fixtures.js";
 
 /**
@@ -18,7 +18,7 @@ import { prng } from "../integration/cluster-fixtures.js";
 const SEED = Number(process.env["WIRE_FUZZ_SEED"] ?? 0x5eed_0007);
 const CASES = 120_000;
 const LIMITS: WireLimits = { maxBlockBytes: 2048, maxTagBytes: 96 };
-const OPS: Op[] = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO, Op.LOCATE, Op.RELEASE, Op.RESERVE, Op.COMMIT];
+const OPS: Op[] = [Op.PUT, Op.GET, Op.DELETE, Op.STATS, Op.PING, Op.HELLO, Op.LOCATE, Op.RELEASE, Op.RESERVE, Op.COMMIT, Op.TOUCH];
 const STATUSES = [Status.OK, Status.NOT_FOUND, Status.ERROR];
 
 type Rand = () => number;
@@ -43,6 +43,7 @@ function dataCapOf(op: Op, put: number): number {
   if (op === Op.PUT) return put;
   if (op === Op.HELLO) return MAX_HELLO_BYTES;
   if (op === Op.RESERVE || op === Op.COMMIT) return 4;
+  if (op === Op.TOUCH) return 16 * MAX_TOUCHES_PER_FRAME;
   return op === Op.LOCATE || op === Op.RELEASE ? 4 * MAX_LEASES_PER_FRAME : 0;
 }
 

@@ -1,0 +1,108 @@
+import fs, { existsSync, promises as fsp } from "node:fs";
+import { afterEach, describe, expect, it } from "vitest";
+import { newBlockId, type BlockId } from "../../src/block.js";
+import { readFullySync } from "../../src/positional-io.js";
+import { findListing, homeSlot, PROBE_SLOTS, SLOT_BYTES } from "../../src/shared-directory.js";
+import { SHARED_HEADER_BYTES, sharedHeaderSlots } from "../../src/shared-memory-file.js";
+import { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
+import { DirectoryReader, type PositionalRead } from "../../sdk/directory-reader.js";
+import { sampleBlock } from "../contract/tier-contract.js";
+import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
+
+const opened: { tier: SharedMemoryTier; directory: string; fd: number }[] = [];
+
+afterEach(async () => {
+  for (const { tier, directory, fd } of opened.splice(0)) {
+    fs.closeSync(fd);
+    await tier.close();
+    await removeDir(directory);
+  }
+});
+
+/**
+ * A node's tier and a client's reader of its file. `beforeNextRead` runs just
+ * before the reader's next pread of `length` bytes: what another process (the
+ * node) might do between the reader's reads.
+ */
+async function setup(capacityBytes = 1000): Promise<{ tier: SharedMemoryTier; reader: DirectoryReader; fd: number; beforeRead: (length: number, action: () => void) => void }> {
+  const directory = existsSync("/dev/shm") ? await fsp.mkdtemp("/dev/shm/datenlord-test-") : await makeTempDir();
+  const tier = await SharedMemoryTier.open({ capacityBytes, directory });
+  const fd = fs.openSync(tier.file.path, "r+");
+  opened.push({ tier, directory, fd });
+  const header = Buffer.alloc(64);
+  readFullySync(fd, header, 0);
+  let pending: { length: number; action: () => void } | undefined;
+  const read: PositionalRead = (bytes, position) => {
+    if (pending !== undefined && pending.length === bytes.length) {
+      const { action } = pending;
+      pending = undefined;
+      action();
+    }
+    readFullySync(fd, bytes, position);
+  };
+  return { tier, reader: new DirectoryReader(read, sharedHeaderSlots(header), 4 * 1024 * 1024), fd, beforeRead: (length, action) => void (pending = { length, action }) };
+}
+
+/** The file offset of `id`'s bytes, from the directory. */
+function offsetOf(fd: number, slots: number, id: BlockId): number {
+  const window = Buffer.alloc(PROBE_SLOTS * SLOT_BYTES);
+  readFullySync(fd, window, SHARED_HEADER_BYTES + homeSlot(id, slots) * SLOT_BYTES);
+  return findListing(window, Buffer.from(id, "hex"))!.listing.offset;
+}
+
+function slotsOf(fd: number): number {
+  const header = Buffer.alloc(64);
+  readFullySync(fd, header, 0);
+  return sharedHeaderSlots(header);
+}
+
+describe("DirectoryReader", () => {
+  it("reads a listed block's bytes into the caller's buffer, or a new one when it is too small", async () => {
+    const { tier, reader } = await setup();
+    const id = newBlockId();
+    const block = sampleBlock(300);
+    await tier.put(id, block);
+    const into = Buffer.alloc(512);
+    const read = reader.read(id, into);
+    expect(read).not.toBe("ask");
+    const { data, checksum } = (read as { block: { data: Uint8Array; checksum: number } }).block;
+    expect(data.buffer).toBe(into.buffer);
+    expect(Buffer.compare(data, Buffer.from(block.data))).toBe(0);
+    expect(checksum).toBe(block.checksum);
+    const small = reader.read(id, Buffer.alloc(10));
+    expect(Buffer.compare((small as { block: { data: Uint8Array } }).block.data, Buffer.from(block.data))).toBe(0);
+  });
+
+  it("asks the node for a block not listed: never stored, deleted, or larger than it reads itself", async () => {
+    const { tier, reader } = await setup(8 * 1024 * 1024);
+    const [gone, big] = [newBlockId(), newBlockId()];
+    await tier.put(gone, sampleBlock(100));
+    await tier.delete(gone);
+    await tier.put(big, sampleBlock(4 * 1024 * 1024 + 1));
+    expect(reader.read(newBlockId(), undefined)).toBe("ask");
+    expect(reader.read(gone, undefined)).toBe("ask");
+    expect(reader.read(big, undefined)).toBe("ask");
+  });
+
+  it("never takes bytes whose place the node reused while they were read (asks the node, not even a checksum failure)", async () => {
+    const { tier, reader, fd, beforeRead } = await setup(300);
+    const id = newBlockId();
+    await tier.put(id, sampleBlock(300));
+    const offset = offsetOf(fd, slotsOf(fd), id);
+    // Between the reader's look at the directory and its read of the bytes, the node drops the block
+    // (a delete unlists it at once, before its place is freed) and another block's bytes land there.
+    beforeRead(300, () => {
+      void tier.delete(id);
+      fs.writeSync(fd, Buffer.alloc(300, 0x77), 0, 300, offset);
+    });
+    expect(reader.read(id, undefined)).toBe("ask");
+  });
+
+  it("reports damaged bytes under a listing that did not change", async () => {
+    const { tier, reader, fd } = await setup();
+    const id = newBlockId();
+    await tier.put(id, sampleBlock(100));
+    fs.writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, offsetOf(fd, slotsOf(fd), id));
+    expect(reader.read(id, undefined)).toBe("damaged");
+  });
+});
