@@ -3,7 +3,7 @@ import type { Block, BlockId } from "../src/block.js";
 import { checksumMatches } from "../src/checksum.js";
 import type { CacheMetrics } from "../src/metrics.js";
 import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
-import { ErrorCode, isKvCacheError } from "../src/errors.js";
+import { abortError, ErrorCode, isKvCacheError } from "../src/errors.js";
 import { readFully, readFullySync, writeFully, writeFullySync } from "../src/positional-io.js";
 import { SHARED_HEADER_BYTES, sharedHeaderMatches, sharedHeaderSlots, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import { MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "../src/wire/protocol.js";
@@ -103,6 +103,7 @@ export class SharedMemoryPeer implements BlockPeer {
   }
 
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
+    if (options?.signal?.aborted === true) throw abortError(options.signal);
     const listed = this.#readListed(id, options?.into);
     if (listed === "damaged") return this.#client.get(id, options);
     if (listed !== "ask") return listed.block;
