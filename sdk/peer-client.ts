@@ -71,6 +71,14 @@ export class PeerClient implements BlockPeer {
     });
   }
 
+  /**
+   * Whether a connection to the node is open and set up (the node is up and,
+   * with a cluster secret, accepted ours). A node that dies closes it.
+   */
+  get connected(): boolean {
+    return this.pool.connected;
+  }
+
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     assertBlockId(id);
     const reply = await this.call({ op: Op.GET, id }, options);

@@ -27,6 +27,11 @@ export class PeerPool {
 
   constructor(private readonly options: PeerPoolOptions) {}
 
+  /** Whether a connection is open and set up (past the HELLO, when the cluster has a secret). */
+  get connected(): boolean {
+    return this.live.size > 0 && this.closedWith === undefined;
+  }
+
   /** A connection for one request; rejects with the signal's reason if it fires while waiting. */
   acquire(signal: AbortSignal): Promise<PeerConnection> {
     if (this.closedWith !== undefined) return Promise.reject(this.closedWith);

@@ -130,9 +130,16 @@ export class SharedMemoryPeer implements BlockPeer {
     return where.tag === undefined ? { data, checksum: where.checksum } : { data, checksum: where.checksum, tag: where.tag };
   }
 
-  /** A read through the directory (see {@link DirectoryReader}), counted; a failed read asks the node. */
+  /**
+   * A read through the directory (see {@link DirectoryReader}), counted; a
+   * failed read asks the node. Only while a connection to the node is open and
+   * set up: a node that died (its sockets closed) is asked, and fails, rather
+   * than served from the memory it left behind; a client the node refused (a
+   * wrong secret) gets its refusal rather than the bytes; after a reconnect
+   * (the next LOCATE) the directory is used again.
+   */
   #readListed(id: BlockId, into: Uint8Array | undefined): ListedRead {
-    if (this.#closing !== undefined) return "ask";
+    if (this.#closing !== undefined || !this.#client.connected) return "ask";
     let read: ListedRead;
     try {
       read = this.#directory.read(id, into);

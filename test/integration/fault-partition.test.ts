@@ -40,11 +40,14 @@ beforeAll(async () => {
   });
   appConfig = loadConfig({ overrides: config, env: {} });
   const port = await freePort();
+  // A partition cuts a client off a node on another host: the clients here reach the nodes over TCP
+  // only, as such a client does (a same-host client would read the node's shared memory file).
+  const remote = { ...config, sdk: { sharedMemory: false } };
   proxy.setTarget({ host: "127.0.0.1", port });
   const behindProxy = { ...config, nodeId: "part-0", node: { port, advertiseAddress: proxy.address } };
   nodes.push(...(await Promise.all([behindProxy, { ...config, nodeId: "part-1" }, { ...config, nodeId: "part-2" }]
     .map((c) => startNodeProcess({ configOverrides: c, startTimeoutMs: 60_000 })))));
-  [twoCopies, oneCopy] = await Promise.all([sdks.connect(config, { cluster: { ...config.cluster, replicas: 2 } }), sdks.connect(config)]);
+  [twoCopies, oneCopy] = await Promise.all([sdks.connect(remote, { cluster: { ...config.cluster, replicas: 2 } }), sdks.connect(remote)]);
   await waitFor(async () => (await twoCopies.nodes()).length === 3 && (await oneCopy.nodes()).length === 3, { what: "3 live nodes", timeoutMs: 30_000 });
   metadata = await EtcdMetadataStore.connect({ config: appConfig.etcd });
 }, 120_000);
