@@ -48,10 +48,11 @@ export function encodeSharedHeader(token: string, directorySlots: number): Buffe
   return header;
 }
 
-/** Whether `header` (the file's first bytes) is a header of this version carrying `token`. */
+/** Whether `header` (the file's first bytes) is a header of this version carrying `token` and a well-formed directory size. */
 export function sharedHeaderMatches(header: Buffer, token: string): boolean {
-  return header.length >= SLOTS_AT + 4 && header.readUInt32BE(0) === MAGIC && header.readUInt8(4) === VERSION
-    && header.subarray(8, 8 + TOKEN_BYTES).toString("hex") === token;
+  if (header.length < SLOTS_AT + 4 || header.readUInt32BE(0) !== MAGIC || header.readUInt8(4) !== VERSION) return false;
+  const slots = header.readUInt32BE(SLOTS_AT);
+  return slots > 0 && (slots & (slots - 1)) === 0 && header.subarray(8, 8 + TOKEN_BYTES).toString("hex") === token;
 }
 
 /** The directory's home slots, from a header {@link sharedHeaderMatches} accepted. */

@@ -6,7 +6,7 @@ import { makeBlock, newBlockId, type Block, type BlockId } from "../../src/block
 import { ErrorCode } from "../../src/errors.js";
 import { CacheMetrics } from "../../src/metrics.js";
 import { directorySlots, findListing, homeSlot, PROBE_SLOTS, SLOT_BYTES } from "../../src/shared-directory.js";
-import { newSharedMemoryFile, SHARED_HEADER_BYTES, sharedBlocksOffset, sharedHeaderMatches, sharedHeaderSlots } from "../../src/shared-memory-file.js";
+import { encodeSharedHeader, newSharedMemoryFile, SHARED_HEADER_BYTES, sharedBlocksOffset, sharedHeaderMatches, sharedHeaderSlots } from "../../src/shared-memory-file.js";
 import { SharedMemoryTier, type SharedMemoryTierOptions } from "../../storage/shared-memory-tier.js";
 import { describeTierContract, expectSameBlock, listIds, sampleBlock } from "../contract/tier-contract.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
@@ -74,6 +74,13 @@ describe("SharedMemoryTier", () => {
     expect(sharedHeaderSlots(await fileBytes(tier, 0, 64))).toBe(directorySlots(4096));
     await tier.close();
     expect(existsSync(tier.file.path)).toBe(false);
+  });
+
+  it("has clients accept only a header with its token and a power-of-two directory", () => {
+    const token = "ab".repeat(16);
+    expect(sharedHeaderMatches(encodeSharedHeader(token, 1024), token)).toBe(true);
+    expect(sharedHeaderMatches(encodeSharedHeader(token, 1024), "cd".repeat(16))).toBe(false);
+    for (const slots of [0, 1000, 3]) expect(sharedHeaderMatches(encodeSharedHeader(token, slots), token)).toBe(false);
   });
 
   it("names its file by an absolute path, also for a relative directory", async () => {
