@@ -34,8 +34,8 @@ export class SharedDirectoryWriter {
 
   /**
    * Lists a block whose bytes are in place (replacing an older listing of its
-   * id). False when its window has no free slot, or it is too long for a slot:
-   * clients then find it through LOCATE.
+   * id). False when its window has no free slot, it is too long for a slot, or
+   * the slot cannot be written: clients then find it through LOCATE.
    */
   list(listing: DirectoryListing): boolean {
     this.unlist(listing.id);
@@ -46,8 +46,14 @@ export class SharedDirectoryWriter {
       if (seq !== 0 && seq % 2 === 0) continue;
       // Written while the seq is odd (a never-used slot first becomes 1), then published by the even seq.
       const odd = seq === 0 || seq === 0xffffffff ? 1 : seq;
-      this.#write(slot, encodeSlot(listing, odd));
-      this.#write(slot, encodeSeq(odd + 1));
+      try {
+        this.#write(slot, encodeSlot(listing, odd));
+        this.#write(slot, encodeSeq(odd + 1));
+      } catch {
+        // A full file system cannot give a never-written page of the directory: the block goes unlisted.
+        this.#seqs[slot] = odd;
+        return false;
+      }
       this.#seqs[slot] = odd + 1;
       this.#slotOf.set(listing.id, slot);
       return true;
