@@ -125,8 +125,7 @@ export class SharedMemoryPeer implements BlockPeer {
       this.#metrics?.checksumFailures.inc({ tier: TIER });
       return this.#client.get(id, options);
     }
-    this.#metrics?.tierHits.inc({ tier: TIER });
-    this.#metrics?.tierHitBytes.inc({ tier: TIER }, data.length);
+    this.#countHit(data.length);
     return where.tag === undefined ? { data, checksum: where.checksum } : { data, checksum: where.checksum, tag: where.tag };
   }
 
@@ -148,11 +147,15 @@ export class SharedMemoryPeer implements BlockPeer {
     }
     if (read === "damaged") this.#metrics?.checksumFailures.inc({ tier: TIER });
     else if (read !== "ask") {
-      this.#metrics?.tierHits.inc({ tier: TIER });
-      this.#metrics?.tierHitBytes.inc({ tier: TIER }, read.block.data.length);
+      this.#countHit(read.block.data.length);
       this.#queueTouch(id);
     }
     return read;
+  }
+
+  #countHit(bytes: number): void {
+    this.#metrics?.tierHits.inc({ tier: TIER });
+    this.#metrics?.tierHitBytes.inc({ tier: TIER }, bytes);
   }
 
   /**

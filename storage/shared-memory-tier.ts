@@ -62,9 +62,10 @@ const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
 /**
  * The memory tier in a shared file on tmpfs: the same byte-capacity LRU as
  * {@link MemoryTier}, but the bytes live in one file carved into extents
- * ({@link ExtentAllocator}), so an SDK on the same host can read a block with
- * one pread after a LOCATE, with no copy through the TCP stack, and the node's
- * memory is reused across blocks instead of freshly touched per put.
+ * ({@link ExtentAllocator}), so an SDK on the same host can find a block in
+ * the file's directory (or by a LOCATE) and read it with one pread, with no copy
+ * through the TCP stack, and the node's memory is reused across blocks instead
+ * of freshly touched per put.
  *
  * - A put reserves an extent (evicting least-recently-used blocks until one
  *   fits), writes, then publishes; it is never visible half-written, and among
@@ -72,7 +73,9 @@ const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
  * - An evicted block stays readable until its bytes are read back and handed to
  *   `onEvict`, so it is never in no tier at all.
  * - An extent is reused only when nobody reads it: gets pin it while they read,
- *   and a located block is pinned until its lease is released or expires.
+ *   a located block is pinned until its lease is released or expires, and a
+ *   block is unlisted from the directory before its extent is freed (clients
+ *   reading through the directory see the change and ask again).
  * - Every get verifies the checksum; an SDK reading a located block verifies it too.
  */
 export class SharedMemoryTier implements BlockTier {
@@ -208,8 +211,7 @@ export class SharedMemoryTier implements BlockTier {
     if (entry === undefined) return void countRead(this.#metrics, TIER, undefined);
     entry.pins++;
     const lease = this.#leases.grant(entry);
-    this.#metrics.tierHits.inc({ tier: TIER });
-    this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
+    this.#countHit(entry);
     const where = { offset: this.#base + entry.extent.offset, length: entry.length, checksum: entry.checksum, lease };
     return entry.tag === undefined ? where : { ...where, tag: entry.tag };
   }
@@ -262,9 +264,7 @@ export class SharedMemoryTier implements BlockTier {
   touch(ids: readonly BlockId[]): void {
     for (const id of ids) {
       const entry = this.#index.touch(id);
-      if (entry === undefined) continue;
-      this.#metrics.tierHits.inc({ tier: TIER });
-      this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
+      if (entry !== undefined) this.#countHit(entry);
     }
   }
 
@@ -382,6 +382,12 @@ export class SharedMemoryTier implements BlockTier {
     this.#metrics.checksumFailures.inc({ tier: TIER });
     this.#metrics.blockMoves.inc({ from: TIER, to: "none", reason: "corrupt" });
     notifyCorrupt(this.#options.onCorrupt, entry.id, this.#onError);
+  }
+
+  /** A block a client reads in the file itself (no bytes pass through this process). */
+  #countHit(entry: SharedEntry): void {
+    this.#metrics.tierHits.inc({ tier: TIER });
+    this.#metrics.tierHitBytes.inc({ tier: TIER }, entry.length);
   }
 
   #report(): void {
