@@ -237,7 +237,7 @@ export class EtcdMetadataStore implements MetadataStore {
   }
 
   private entryOf(key: EncodedKey, kv: IKeyValue): MetadataEntry {
-    return { key: copyKey(key), descriptor: decodeDescriptor(kv.value, printable(kv.key)), revision: kv.mod_revision };
+    return { key: copyKey(key), descriptor: decodeDescriptor(kv.value, () => printable(kv.key)), revision: kv.mod_revision };
   }
 
   private keyOf(namespace: string, key: EncodedKey, options?: MetadataOptions): Buffer {

@@ -23,10 +23,16 @@ export function encodeDescriptor(descriptor: BlockDescriptor): Buffer {
   return Buffer.from(JSON.stringify({ blockId: d.blockId, size: d.size, checksum: d.checksum, holders: d.holders, s3: d.s3, createdAt: d.createdAt }), "utf8");
 }
 
-/** Parses a stored descriptor; ERR_ETCD naming `where` (the etcd key) when malformed. */
-export function decodeDescriptor(bytes: Uint8Array, where: string): BlockDescriptor {
-  const malformed = (problem: string): KvCacheError =>
-    new KvCacheError(ErrorCode.ETCD, `malformed block descriptor at ${where}: ${problem}`, { retryable: false, details: { key: where } });
+/**
+ * Parses a stored descriptor; ERR_ETCD naming `where` (the etcd key) when
+ * malformed. `where` may be a function: every lookup decodes a descriptor, and
+ * only a malformed one needs the key's printable form.
+ */
+export function decodeDescriptor(bytes: Uint8Array, where: string | (() => string)): BlockDescriptor {
+  const malformed = (problem: string): KvCacheError => {
+    const key = typeof where === "function" ? where() : where;
+    return new KvCacheError(ErrorCode.ETCD, `malformed block descriptor at ${key}: ${problem}`, { retryable: false, details: { key } });
+  };
   return toDescriptor(parseJson(bytes, malformed), malformed);
 }
 

@@ -23,6 +23,13 @@ describe("descriptor and node values", () => {
     for (const raw of ["", "{", "[]", "null", JSON.stringify({ ...good, size: -1 }), JSON.stringify({ ...good, s3: "yes" })]) {
       expect(() => decodeDescriptor(Buffer.from(raw), "/root/ns/a/s/k")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD, retryable: false, message: expect.stringContaining("/root/ns/a/s/k") }));
     }
+    // The key's name may be given lazily: it is worked out only for a malformed value.
+    let named = 0;
+    const where = (): string => (named++, "/root/ns/a/s/lazy");
+    expect(decodeDescriptor(encodeDescriptor(good), where).size).toBe(10);
+    expect(named).toBe(0);
+    expect(() => decodeDescriptor(Buffer.from("{"), where)).toThrow(expect.objectContaining({ code: ErrorCode.ETCD, details: { key: "/root/ns/a/s/lazy" } }));
+    expect(named).toBe(1);
     expect(() => decodeNodeInfo(Buffer.from(JSON.stringify({ nodeId: "n", address: 1 })), "/root/nodes/n")).toThrow(expect.objectContaining({ code: ErrorCode.ETCD }));
   });
 
