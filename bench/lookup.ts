@@ -61,7 +61,25 @@ export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<
   } finally {
     etcd.close();
   }
-  return rows;
+  return rows.length < 2 ? rows : [...rows, growth(rows[0]!, rows.at(-1)!, s.keyCounts)];
+}
+
+/**
+ * The "flat" target: matchPrefix p50 at the most keys over the fewest, at most
+ * 1.2×. One etcd GET's own growth over the same key counts is the baseline, so
+ * a run where etcd itself slows down shows as such.
+ */
+function growth(fewest: BenchRow, most: BenchRow, counts: readonly number[]): BenchRow {
+  const span = `${counts[0]!.toLocaleString("en-US")} → ${counts.at(-1)!.toLocaleString("en-US")} keys`;
+  return {
+    section: "lookup only",
+    name: `matchPrefix p50 growth, ${span}`,
+    value: most.value / fewest.value,
+    unit: "×",
+    extra: `${fewest.value.toFixed(2)} → ${most.value.toFixed(2)} ms`,
+    baseline: { name: "one etcd GET's growth", value: most.baseline!.value / fewest.baseline!.value, extra: `${fewest.baseline!.value.toFixed(2)} → ${most.baseline!.value.toFixed(2)} ms` },
+    target: { op: "<=", ratio: 1.2, of: "value" },
+  };
 }
 
 async function populate(metadata: EtcdMetadataStore, namespace: string, from: number, to: number): Promise<void> {

@@ -14,8 +14,11 @@ export interface BenchRow {
    * of the baseline, run back to back): how far one run's ratio moves.
    */
   readonly ratioRange?: readonly [number, number];
-  /** "≥ 2.0×" or "≤ 1.5×"; checked against ratio. */
-  readonly target?: { readonly op: ">=" | "<="; readonly ratio: number };
+  /**
+   * "≥ 2.0×" or "≤ 1.5×"; checked against the ratio, or against the value itself
+   * when `of` is "value" (a row whose value is already a ratio, such as growth).
+   */
+  readonly target?: { readonly op: ">=" | "<="; readonly ratio: number; readonly of?: "value" };
   /** A note on what the row measures or why it misses. */
   readonly note?: string;
 }
@@ -25,9 +28,9 @@ export function ratioOf(row: BenchRow): number | undefined {
 }
 
 export function targetMet(row: BenchRow): boolean | undefined {
-  const ratio = ratioOf(row);
-  if (row.target === undefined || ratio === undefined) return undefined;
-  return row.target.op === ">=" ? ratio >= row.target.ratio : ratio <= row.target.ratio;
+  const checked = row.target?.of === "value" ? row.value : ratioOf(row);
+  if (row.target === undefined || checked === undefined) return undefined;
+  return row.target.op === ">=" ? checked >= row.target.ratio : checked <= row.target.ratio;
 }
 
 export function fmt(value: number, unit: string): string {
@@ -43,7 +46,7 @@ function cells(row: BenchRow): string[] {
   const met = targetMet(row);
   const value = fmt(row.value, row.unit) + (row.extra === undefined ? "" : ` (${row.extra})`);
   const base = row.baseline === undefined ? "" : `${row.baseline.name}: ${fmt(row.baseline.value, row.unit)}${row.baseline.extra === undefined ? "" : ` (${row.baseline.extra})`}`;
-  const target = row.target === undefined ? "" : `${row.target.op === ">=" ? "≥" : "≤"} ${row.target.ratio.toFixed(1)}× ${met ? "met" : "MISSED"}`;
+  const target = row.target === undefined ? "" : `${row.target.of === "value" ? "value " : ""}${row.target.op === ">=" ? "≥" : "≤"} ${row.target.ratio.toFixed(1)}× ${met ? "met" : "MISSED"}`;
   const range = row.ratioRange === undefined ? "" : ` (${row.ratioRange[0].toFixed(2)}–${row.ratioRange[1].toFixed(2)})`;
   return [row.section, row.name, value, base, ratio === undefined ? "" : `${ratio.toFixed(2)}×${range}`, target];
 }

@@ -23,4 +23,11 @@ describe("bench report", () => {
     expect(table).toContain("1.50× (1.25–1.75)");
     expect(table).toContain("≥ 2.0× MISSED");
   });
+
+  it("checks a target on the value itself when the row says so (growth rows)", () => {
+    const row: BenchRow = { section: "lookup", name: "growth", value: 1.1, unit: "×", baseline: { name: "etcd GET's growth", value: 2 }, target: { op: "<=", ratio: 1.2, of: "value" } };
+    expect(targetMet(row)).toBe(true); // the ratio (0.55) is not what is checked
+    expect(targetMet({ ...row, value: 1.3, baseline: { name: "etcd GET's growth", value: 1.3 } })).toBe(false);
+    expect(renderTable([row])).toContain("value ≤ 1.2× met");
+  });
 });
