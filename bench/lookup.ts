@@ -58,10 +58,54 @@ export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<
       families = wanted;
       rows.push(await measure(deps, etcd, layout, namespace, families, count, s.samples));
     }
+    if (rows.length >= 2) rows.push(growth(rows[0]!, rows.at(-1)!, s.keyCounts));
+    rows.push(...(await denseStrings(deps, etcd, layout, Math.max(20, Math.round(s.samples / 10)))));
   } finally {
     etcd.close();
   }
-  return rows.length < 2 ? rows : [...rows, growth(rows[0]!, rows.at(-1)!, s.keyCounts)];
+  return rows;
+}
+
+const DENSE_KEYS = 50_000;
+const DENSE_NAMESPACE = "bench-dense-strings";
+
+/**
+ * Where the lookup does not stay flat (README, "Metadata layout in etcd"): short
+ * string keys that share their first bytes, `user/000000/chat` … `user/049999/chat`,
+ * queried with a new turn after the first key and after the last. The first range
+ * spans every key from the query's first byte up to it, and etcd 3.4 reads all of
+ * them; no target. Measured on the metadata store itself (the SDK is bound to the
+ * other namespace).
+ */
+async function denseStrings(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, samples: number): Promise<BenchRow[]> {
+  const key = (i: number): string => `user/${String(i).padStart(6, "0")}/chat`;
+  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: [], s3: true, createdAt: Date.now() });
+  const items = Array.from({ length: DENSE_KEYS }, (_, i) => ({ key: encodeKey(key(i), Infinity), descriptor: descriptor(), ifAbsent: false }));
+  for (let i = 0; i < items.length; i += 4096) await deps.metadata.putMany(DENSE_NAMESPACE, items.slice(i, i + 4096));
+  const rows: BenchRow[] = [];
+  for (const [where, index] of [["first", 0], ["last", DENSE_KEYS - 1]] as const) {
+    const stored = encodeKey(key(index), Infinity);
+    const query = encodeKey(`${key(index)}/turn 2`, Infinity);
+    const match = async (): Promise<void> => {
+      const hit = await deps.metadata.longestPrefix(DENSE_NAMESPACE, query);
+      if (hit === undefined || hit.key.bytes.length !== stored.bytes.length) throw new Error(`lookup found ${hit?.key.bytes.length ?? "nothing"}, expected ${stored.bytes.length} bytes`);
+    };
+    const get = async (): Promise<void> => {
+      if ((await etcd.get(layout.entryKey(DENSE_NAMESPACE, stored)).buffer()) === null) throw new Error("etcd GET of a stored key found nothing");
+    };
+    await alternateLatency(Math.min(10, samples), { match, get });
+    const ms = await alternateLatency(samples, { match, get });
+    const [mine, theirs] = [ms["match"]!, ms["get"]!];
+    rows.push({
+      section: "lookup only",
+      name: `lookup p50, ${DENSE_KEYS.toLocaleString("en-US")} short string keys sharing "user/0", query after the ${where}`,
+      value: median(mine),
+      unit: "ms",
+      extra: `p99 ${percentile(mine, 99).toFixed(2)} ms`,
+      baseline: { name: "one etcd GET (etcd3)", value: median(theirs), extra: `p99 ${percentile(theirs, 99).toFixed(2)} ms` },
+    });
+  }
+  return rows;
 }
 
 /**
