@@ -13,7 +13,8 @@ import { EtcdInsertBatcher } from "./etcd-insert-batcher.js";
 import { EtcdRangeBatcher } from "./etcd-range-batcher.js";
 import { EtcdRequests } from "./etcd-requests.js";
 import { KeyLayout } from "./key-layout.js";
-import { longestPrefix, type DescendingRange, type LongestPrefixOptions } from "./longest-prefix.js";
+import { DenseRanges } from "./dense-ranges.js";
+import { longestPrefix, type DescendingRange, type LongestPrefixOptions, type PointLookup } from "./longest-prefix.js";
 import type {
   BlockDescriptor, Closeable, DescriptorUpdate, MetadataEntry, MetadataOptions, MetadataStore, NodeEvent, NodeInfo, NodeRegistration,
 } from "./metadata-store.js";
@@ -26,12 +27,20 @@ export interface EtcdMetadataStoreOptions {
   readonly client?: Etcd3;
   /** Tuning of the longest-prefix scan (default: batches of 8, a 1 KiB first window growing 16×). */
   readonly lookup?: LongestPrefixOptions;
+  /**
+   * Keys a lookup's range may span before lookups starting where it started
+   * read their candidate prefixes one by one instead (default 256; see DenseRanges).
+   */
+  readonly denseRangeKeys?: number;
   /** Compare-and-set attempts of update() before ERR_CONFLICT (default 64). */
   readonly casAttempts?: number;
 }
 
 const DEFAULT_LOOKUP: LongestPrefixOptions = { batchSize: 8, windowBytes: 1024, windowGrowth: 16 };
 const DEFAULT_PAGE_SIZE = 1000;
+const DEFAULT_DENSE_RANGE_KEYS = 256;
+/** Candidate prefixes read at once: up to 4 transactions (EtcdRangeBatcher cuts at 64 ranges), 2 in flight. */
+const POINT_READS_AT_ONCE = 256;
 
 /**
  * MetadataStore on etcd (key layout: key-layout.ts). Longest-prefix lookups are
@@ -43,6 +52,7 @@ export class EtcdMetadataStore implements MetadataStore {
   private readonly layout: KeyLayout;
   private readonly requests: EtcdRequests;
   private readonly lookups: EtcdRangeBatcher;
+  private readonly denseRanges: DenseRanges;
   private readonly inserts: EtcdInsertBatcher;
   private readonly membership: EtcdMembership;
   private closed = false;
@@ -69,6 +79,7 @@ export class EtcdMetadataStore implements MetadataStore {
     this.requests = new EtcdRequests({ client, metrics, timeoutMs: options.config.requestTimeoutMs, endpoints: options.config.endpoints });
     this.membership = new EtcdMembership(this.requests, this.layout);
     this.lookups = new EtcdRangeBatcher(client);
+    this.denseRanges = new DenseRanges(options.denseRangeKeys ?? DEFAULT_DENSE_RANGE_KEYS);
     this.inserts = new EtcdInsertBatcher(this.requests, (key, kv) => this.entryOf(key, kv));
   }
 
@@ -81,11 +92,20 @@ export class EtcdMetadataStore implements MetadataStore {
       const request = { key: Buffer.concat([prefix, lower]), range_end: successor(Buffer.concat([prefix, upper])), limit, sort_order: "Descend" as const, sort_target: "Key" as const };
       // Concurrent lookups share one transaction (see EtcdRangeBatcher).
       const response = await this.requests.run("range", (call) => this.lookups.range(request, call), options?.signal);
+      this.denseRanges.note(request.key, Number(response.count));
       return response.kvs.map((kv) => ({ key: kv.key.subarray(prefix.length), value: kv }));
+    };
+    const points: PointLookup<IKeyValue> = {
+      dense: (lower) => this.denseRanges.has(Buffer.concat([prefix, lower])),
+      read: (keys) => this.requests.run("range", (call) => Promise.all(keys.map(async (key) => {
+        const kv = (await this.lookups.range({ key: Buffer.concat([prefix, key]) }, call)).kvs[0];
+        return kv === undefined ? undefined : { key, value: kv };
+      })), options?.signal),
+      maxCandidates: POINT_READS_AT_ONCE,
     };
     // No stored key is longer than the cap, so neither is an answer.
     const q = query.bytes.subarray(0, MAX_METADATA_KEY_BYTES);
-    const found = await longestPrefix(q, range, { unit: query.kind === "tok" ? 4 : 1, ...DEFAULT_LOOKUP, ...this.options.lookup });
+    const found = await longestPrefix(q, range, { unit: query.kind === "tok" ? 4 : 1, ...DEFAULT_LOOKUP, ...this.options.lookup }, points);
     return found === undefined ? undefined : this.entryOf({ kind: query.kind, bytes: found.key }, found.value);
   }
 

@@ -17,6 +17,15 @@
  * request therefore scans only [q[0 : |q| - window], q]; when that window holds
  * no answer, every prefix at least that long is ruled out, q is cut below the
  * window, and the next window is `windowGrowth` times larger.
+ *
+ * Point reads: a window whose lower end is a short prefix many keys share
+ * (short string keys such as `user/000123/chat`, or token prompts opening with
+ * the same tokens) spans all of them that sort below the query. When the
+ * caller knows such a range to be dense (`PointLookup.dense`), the candidates
+ * are read directly instead, one point read per prefix length, longest first,
+ * at most `maxCandidates` at a time; each costs the server the same however
+ * many keys there are. A miss rules out every length read, and the scan goes on
+ * below them.
  */
 import { commonPrefixLength, compareBytes, isPrefixOf } from "./bytes.js";
 
@@ -30,6 +39,18 @@ export interface RangeEntry<V> {
  * descending key order (keys relative to one namespace and kind).
  */
 export type DescendingRange<V> = (upperInclusive: Uint8Array, lowerInclusive: Uint8Array, limit: number) => Promise<readonly RangeEntry<V>[]>;
+
+/** The stored entry of each key (undefined where none), in the order asked. */
+export type PointReads<V> = (keys: readonly Uint8Array[]) => Promise<readonly (RangeEntry<V> | undefined)[]>;
+
+/** How to read candidate prefixes directly, and when to (see the module's doc). */
+export interface PointLookup<V> {
+  /** True when the range from `lower` (inclusive) up to the query is known to span many keys. */
+  readonly dense: (lower: Uint8Array) => boolean;
+  readonly read: PointReads<V>;
+  /** Candidates read in one go, longest first. */
+  readonly maxCandidates: number;
+}
 
 export interface LongestPrefixOptions {
   /** Entries per range request (default 8). */
@@ -48,7 +69,9 @@ interface Scan {
 }
 
 /** The entry whose key is the longest prefix of `query` (query itself included), or undefined. */
-export async function longestPrefix<V>(query: Uint8Array, range: DescendingRange<V>, options: LongestPrefixOptions = {}): Promise<RangeEntry<V> | undefined> {
+export async function longestPrefix<V>(
+  query: Uint8Array, range: DescendingRange<V>, options: LongestPrefixOptions = {}, points?: PointLookup<V>,
+): Promise<RangeEntry<V> | undefined> {
   const unit = options.unit ?? 1;
   const batchSize = options.batchSize ?? 8;
   let window = options.windowBytes ?? Infinity;
@@ -56,6 +79,13 @@ export async function longestPrefix<V>(query: Uint8Array, range: DescendingRange
   while (q.length >= unit) {
     const lowerLength = Math.max(unit, alignDown(q.length - window, unit));
     const lower = q.subarray(0, lowerLength);
+    if (points !== undefined && points.dense(lower)) {
+      const lengths = Math.min(q.length / unit, Math.max(1, points.maxCandidates));
+      const found = await longestPresent(q, lengths, unit, points.read);
+      if (found !== undefined) return found;
+      q = q.subarray(0, q.length - lengths * unit);
+      continue;
+    }
     const batch = await range(q, lower, batchSize);
     assertBatch(batch, lower, q, batchSize);
     const scan = scanBatch(batch, q, unit);
@@ -69,6 +99,14 @@ export async function longestPrefix<V>(query: Uint8Array, range: DescendingRange
     }
   }
   return undefined;
+}
+
+/** Point reads of q's `lengths` longest prefixes (whole units); the longest stored one. */
+async function longestPresent<V>(q: Uint8Array, lengths: number, unit: number, read: PointReads<V>): Promise<RangeEntry<V> | undefined> {
+  const keys = Array.from({ length: lengths }, (_, i) => q.subarray(0, q.length - i * unit));
+  const found = await read(keys);
+  if (found.length !== keys.length) throw new Error(`point reads answered ${found.length} of ${keys.length} keys`);
+  return found.find((entry) => entry !== undefined);
 }
 
 /** Applies the descending-scan reasoning to one batch; returns the answer or the shortened query. */

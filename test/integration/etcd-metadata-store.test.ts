@@ -1,3 +1,4 @@
+import type { IRangeRequest, ITxnRequest } from "etcd3";
 import { createServer, type AddressInfo, type Socket } from "node:net";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { ErrorCode } from "../../src/errors.js";
@@ -11,6 +12,20 @@ import { deleteRoot, testEtcdConfig, withRawClient } from "./etcd-metadata-fixtu
 describeMetadataContract("EtcdMetadataStore", async () => {
   const config = testEtcdConfig();
   const store = await EtcdMetadataStore.connect({ config });
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await deleteRoot(config);
+    },
+  };
+}, { propertyRuns: 40 });
+
+// The same contract where every range that held a key marks its start dense, so
+// lookups mix descending ranges with point reads of candidate prefixes.
+describeMetadataContract("EtcdMetadataStore, point reads after any non-empty range", async () => {
+  const config = testEtcdConfig();
+  const store = await EtcdMetadataStore.connect({ config, denseRangeKeys: 0 });
   return {
     store,
     cleanup: async () => {
@@ -125,6 +140,39 @@ describe("EtcdMetadataStore specifics", () => {
     expect(renewed).toBeDefined();
     expect(renewed).not.toBe(lost);
     expect((await store.liveNodes()).map((n) => n.nodeId)).toEqual(["n1"]);
+  });
+
+  it("reads candidate prefixes one by one where a lookup's range spanned many keys (short string keys sharing their first bytes)", async () => {
+    const config = testEtcdConfig();
+    await withRawClient(config.endpoints, async (client) => {
+      const descending: IRangeRequest[] = [];
+      const record = (request: IRangeRequest): void => void (request.sort_order === "Descend" && descending.push(request));
+      const kv = new Proxy(client.kv, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop) as unknown;
+          if (prop === "range") return (request: IRangeRequest, ...rest: unknown[]) => (record(request), target.range(request, ...(rest as [])));
+          if (prop === "txn") return (request: ITxnRequest, ...rest: unknown[]) => (request.success?.forEach((op) => op.request_range && record(op.request_range)), target.txn(request, ...(rest as [])));
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const spied = new Proxy(client, { get: (target, prop) => (prop === "kv" ? kv : Reflect.get(target, prop)) });
+      const store = await EtcdMetadataStore.connect({ config, client: spied, denseRangeKeys: 16 });
+      onTestFinished(async () => {
+        await store.close();
+        await deleteRoot(config);
+      });
+      const ns = freshNamespace();
+      const key = (i: number): string => `user/${String(i).padStart(3, "0")}/chat`;
+      await store.putMany(ns, Array.from({ length: 100 }, (_, i) => ({ key: str(key(i)), descriptor: descriptor(), ifAbsent: true })));
+      // The first lookup's range spans every key from "u" up to the query: 100 of them.
+      expect((await store.longestPrefix(ns, str(`${key(99)}/turn 2`)))?.key).toEqual(str(key(99)));
+      const ranges = descending.length;
+      expect(ranges).toBeGreaterThan(0);
+      for (const i of [98, 50, 0]) expect((await store.longestPrefix(ns, str(`${key(i)}/more`)))?.key).toEqual(str(key(i)));
+      expect(await store.longestPrefix(ns, str("user/050/cha"))).toBeUndefined();
+      expect((await store.longestPrefix(ns, str(key(7))))?.key).toEqual(str(key(7)));
+      expect(descending).toHaveLength(ranges); // no descending range since: point reads
+    });
   });
 
   it("leaves an injected client open on close", async () => {

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bruteForceLongestPrefix, longestPrefix, type DescendingRange, type LongestPrefixOptions } from "../../metadata/longest-prefix.js";
+import { bruteForceLongestPrefix, longestPrefix, type DescendingRange, type LongestPrefixOptions, type PointLookup } from "../../metadata/longest-prefix.js";
 import { SortedKeySpace } from "../../metadata/sorted-key-space.js";
 import { encodeKey } from "../../src/keys.js";
 
@@ -41,6 +41,45 @@ describe("longestPrefix (descending range scans)", () => {
         expect(stats.keysRead).toBeLessThanOrEqual(stats.requests * (options.batchSize ?? 8));
       }
     }), { numRuns: 500 });
+  });
+
+  it("equals brute force when ranges it is told are dense are read as point reads instead", async () => {
+    // dense: a predicate on the range's lower end, drawn at random; maxCandidates 1 – 4.
+    const pointsArb = fc.record({ seed: fc.integer({ min: 0, max: 6 }), maxCandidates: fc.integer({ min: 1, max: 4 }) });
+    await fc.assert(fc.asyncProperty(fc.uniqueArray(keyArb, { maxLength: 40, selector: (k) => k.toString("hex") }), keyArb, keyArb, optionsArb, pointsArb, async (keys, a, b, options, p) => {
+      const { range } = countingRange(keys);
+      const stored = new Map(keys.map((k) => [k.toString("hex"), k]));
+      let pointReads = 0;
+      const points: PointLookup<string> = {
+        dense: (lower) => p.seed === 0 || (lower.length + (lower[0] ?? 0)) % p.seed === 0,
+        read: async (wanted) => {
+          pointReads += wanted.length;
+          return wanted.map((k) => (stored.has(Buffer.from(k).toString("hex")) ? { key: k, value: "" } : undefined));
+        },
+        maxCandidates: p.maxCandidates,
+      };
+      for (const query of [a, Buffer.concat([a, b]), ...keys.slice(0, 3).map((k) => Buffer.concat([k, b]))]) {
+        const got = await longestPrefix(query, range, options, points);
+        expect(hexOf(got?.key)).toBe(hexOf(bruteForceLongestPrefix(query, keys.map((k) => ({ key: k, value: "" })))?.key));
+      }
+      if (p.seed === 0) expect(pointReads).toBeGreaterThan(0); // always dense: every query is read point by point
+    }), { numRuns: 500 });
+  });
+
+  it("reads a dense range's candidates longest first, at most maxCandidates a round, and goes on below them", async () => {
+    const { range, stats } = countingRange(["a", "ab", "abcdef"].map(bytes));
+    const asked: string[][] = [];
+    const points: PointLookup<string> = {
+      dense: (lower) => lower.length === 1, // the range from the first byte: as if many keys shared it
+      read: async (wanted) => {
+        asked.push(wanted.map((k) => Buffer.from(k).toString("latin1")));
+        return wanted.map((k) => (["a", "ab", "abcdef"].includes(Buffer.from(k).toString("latin1")) ? { key: k, value: "" } : undefined));
+      },
+      maxCandidates: 2,
+    };
+    expect(hexOf((await longestPrefix(bytes("abcd"), range, {}, points))?.key)).toBe(hexOf(bytes("ab")));
+    expect(asked).toEqual([["abcd", "abc"], ["ab", "a"]]);
+    expect(stats.requests).toBe(0);
   });
 
   it("works on token keys, 4 bytes a unit", async () => {
