@@ -9,31 +9,26 @@ import { freePort } from "../helpers/ports.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { deleteRoot, testEtcdConfig, withRawClient } from "./etcd-metadata-fixture.js";
 
-describeMetadataContract("EtcdMetadataStore", async () => {
-  const config = testEtcdConfig();
-  const store = await EtcdMetadataStore.connect({ config });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await deleteRoot(config);
-    },
+/** A store on a fresh root for the contract suite, with the given store options. */
+function contractStore(options: { denseRangeKeys?: number } = {}) {
+  return async () => {
+    const config = testEtcdConfig();
+    const store = await EtcdMetadataStore.connect({ config, ...options });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await deleteRoot(config);
+      },
+    };
   };
-}, { propertyRuns: 40 });
+}
+
+describeMetadataContract("EtcdMetadataStore", contractStore(), { propertyRuns: 40 });
 
 // The same contract where every range that held a key marks its start dense, so
 // lookups mix descending ranges with point reads of candidate prefixes.
-describeMetadataContract("EtcdMetadataStore, point reads after any non-empty range", async () => {
-  const config = testEtcdConfig();
-  const store = await EtcdMetadataStore.connect({ config, denseRangeKeys: 0 });
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await deleteRoot(config);
-    },
-  };
-}, { propertyRuns: 40 });
+describeMetadataContract("EtcdMetadataStore, point reads after any non-empty range", contractStore({ denseRangeKeys: 0 }), { propertyRuns: 40 });
 
 async function openStore(metrics = new CacheMetrics()): Promise<{ store: EtcdMetadataStore; config: ReturnType<typeof testEtcdConfig>; metrics: CacheMetrics }> {
   const config = testEtcdConfig();
