@@ -79,9 +79,7 @@ const DENSE_NAMESPACE = "bench-dense-strings";
  */
 async function denseStrings(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, samples: number): Promise<BenchRow[]> {
   const key = (i: number): string => `user/${String(i).padStart(6, "0")}/chat`;
-  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: [], s3: true, createdAt: Date.now() });
-  const items = Array.from({ length: DENSE_KEYS }, (_, i) => ({ key: encodeKey(key(i), Infinity), descriptor: descriptor(), ifAbsent: false }));
-  for (let i = 0; i < items.length; i += 4096) await deps.metadata.putMany(DENSE_NAMESPACE, items.slice(i, i + 4096));
+  await putEntries(deps.metadata, DENSE_NAMESPACE, Array.from({ length: DENSE_KEYS }, (_, i) => encodeKey(key(i), Infinity)));
   const rows: BenchRow[] = [];
   for (const [where, index] of [["first", 0], ["last", DENSE_KEYS - 1]] as const) {
     const stored = encodeKey(key(index), Infinity);
@@ -127,14 +125,21 @@ function growth(fewest: BenchRow, most: BenchRow, counts: readonly number[]): Be
 }
 
 async function populate(metadata: EtcdMetadataStore, namespace: string, from: number, to: number): Promise<void> {
-  // Metadata only: no node holds these blocks, so no descriptor names one (a node's sweep drops claims it cannot back).
-  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: [], s3: true, createdAt: Date.now() });
-  const items: { key: EncodedKey; descriptor: BlockDescriptor; ifAbsent: boolean }[] = [];
+  const keys: EncodedKey[] = [];
   for (let f = from; f < to; f++) {
     const tokens = familyTokens(f);
-    for (let k = 1; k <= FAMILY_KEYS; k++) items.push({ key: encodeKey(tokens.slice(0, k * STEP), Infinity), descriptor: descriptor(), ifAbsent: false });
+    for (let k = 1; k <= FAMILY_KEYS; k++) keys.push(encodeKey(tokens.slice(0, k * STEP), Infinity));
   }
-  for (let i = 0; i < items.length; i += 4096) await metadata.putMany(namespace, items.slice(i, i + 4096));
+  await putEntries(metadata, namespace, keys);
+}
+
+/** Stores `keys` in metadata only, 4096 to a putMany. */
+async function putEntries(metadata: EtcdMetadataStore, namespace: string, keys: readonly EncodedKey[]): Promise<void> {
+  // No node holds these blocks, so no descriptor names one (a node's sweep drops claims it cannot back).
+  const descriptor = (): BlockDescriptor => ({ blockId: newBlockId(), size: MiB, checksum: 0, holders: [], s3: true, createdAt: Date.now() });
+  for (let i = 0; i < keys.length; i += 4096) {
+    await metadata.putMany(namespace, keys.slice(i, i + 4096).map((key) => ({ key, descriptor: descriptor(), ifAbsent: false })));
+  }
 }
 
 async function measure(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, namespace: string, families: number, count: number, samples: number): Promise<BenchRow> {

@@ -17,17 +17,22 @@ export class DenseRanges {
     this.#seen = new LRUCache({ max: maxEntries, ttl: ttlMs });
   }
 
-  /** Records what one range spanned: `keysInRange` keys from `lower` (an etcd key) up. */
-  note(lower: Uint8Array, keysInRange: number): void {
-    if (keysInRange > this.threshold) this.#seen.set(asString(lower), true);
+  /** Records what one range spanned: `keysInRange` keys from the etcd key `space` + `lower` up. */
+  note(space: Uint8Array, lower: Uint8Array, keysInRange: number): void {
+    if (keysInRange > this.threshold) this.#seen.set(keyOf(space, lower), true);
   }
 
-  /** True when a range from `lower` was found dense within the entries' lifetime. */
-  has(lower: Uint8Array): boolean {
-    return this.#seen.has(asString(lower));
+  /** True when a range from `space` + `lower` was found dense within the entries' lifetime. */
+  has(space: Uint8Array, lower: Uint8Array): boolean {
+    // The usual case, nothing dense: no key is built on the lookup path.
+    return this.#seen.size > 0 && this.#seen.has(keyOf(space, lower));
   }
 }
 
-function asString(bytes: Uint8Array): string {
+function keyOf(space: Uint8Array, lower: Uint8Array): string {
+  return latin1(space) + latin1(lower);
+}
+
+function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }

@@ -92,11 +92,11 @@ export class EtcdMetadataStore implements MetadataStore {
       const request = { key: Buffer.concat([prefix, lower]), range_end: successor(Buffer.concat([prefix, upper])), limit, sort_order: "Descend" as const, sort_target: "Key" as const };
       // Concurrent lookups share one transaction (see EtcdRangeBatcher).
       const response = await this.requests.run("range", (call) => this.lookups.range(request, call), options?.signal);
-      this.denseRanges.note(request.key, Number(response.count));
+      this.denseRanges.note(prefix, lower, Number(response.count));
       return response.kvs.map((kv) => ({ key: kv.key.subarray(prefix.length), value: kv }));
     };
     const points: PointLookup<IKeyValue> = {
-      dense: (lower) => this.denseRanges.has(Buffer.concat([prefix, lower])),
+      dense: (lower) => this.denseRanges.has(prefix, lower),
       read: (keys) => this.requests.run("range", (call) => Promise.all(keys.map(async (key) => {
         const kv = (await this.lookups.range({ key: Buffer.concat([prefix, key]) }, call)).kvs[0];
         return kv === undefined ? undefined : { key, value: kv };
