@@ -41,8 +41,12 @@ export class Stopper {
 
 const HOT_MEMORY_BYTES = 768 * MiB;
 
-/** Starts etcd, s3rver, redis-server, the raw TCP server and three cache nodes; registers each with `stopper`. */
-export async function startEnvironment(stopper: Stopper, log: (line: string) => void): Promise<BenchEnvironment> {
+/**
+ * Starts etcd, s3rver, redis-server, the raw TCP server and three cache nodes;
+ * registers each with `stopper`. The hot nodes keep their memory files in
+ * `sharedDirectory` when given (the config default otherwise).
+ */
+export async function startEnvironment(stopper: Stopper, log: (line: string) => void, sharedDirectory?: string): Promise<BenchEnvironment> {
   await ensureEtcdInstalled(log);
   const redisBin = await ensureRedisInstalled(log);
   const [etcd, s3, redis, raw] = await Promise.all([
@@ -61,10 +65,11 @@ export async function startEnvironment(stopper: Stopper, log: (line: string) => 
     namespace: "bench", etcd: { endpoints: [etcd.endpoint], rootPrefix: "/bench-cold" }, s3: s3Config, sdk: { strict: true }, cluster: { requestTimeoutMs: 30_000 },
   };
   const node = (nodeId: string, config: ConfigOverrides): Promise<NodeProcess> =>
-    startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000}).then((p) => stopper.add(p));
+    startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000 }).then((p) => stopper.add(p));
+  const hotMemory = { capacityBytes: HOT_MEMORY_BYTES, ...(sharedDirectory === undefined ? {} : { sharedDirectory }) };
   const [hot0, hot1, coldNode] = await Promise.all([
-    node("hot-0", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),
-    node("hot-1", { ...hot, memory: { capacityBytes: HOT_MEMORY_BYTES }, disk: { directory: "" } }),
+    node("hot-0", { ...hot, memory: hotMemory, disk: { directory: "" } }),
+    node("hot-1", { ...hot, memory: hotMemory, disk: { directory: "" } }),
     node("cold-0", { ...cold, memory: { capacityBytes: 1 }, disk: { directory: "" } }),
   ]);
   return { etcd, s3, redis, raw, hotNodes: [hot0!, hot1!], hot, coldNode: coldNode!, cold, s3Config };

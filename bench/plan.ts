@@ -11,6 +11,8 @@ export type Section = (typeof SECTIONS)[number];
 
 export interface BenchPlan {
   readonly quick: boolean;
+  /** memory.sharedDirectory of the hot cluster's nodes; undefined: the default (/dev/shm). */
+  readonly sharedDirectory: string | undefined;
   readonly sections: ReadonlySet<Section>;
   readonly hot: HotLoadSettings;
   readonly insert: InsertSettings;
@@ -24,8 +26,10 @@ const SIZES = [64 * KiB, MiB, 4 * MiB];
 const CONCURRENCY = 8;
 
 /**
- * `npm run bench [-- --quick] [--only=hot,lookup] [--no-llama]`. Full: 7 rounds
- * per figure; quick: 3 rounds of smaller batches (a smoke run, noisier).
+ * `npm run bench [-- --quick] [--only=hot,lookup] [--no-llama] [--shared-directory=DIR]`.
+ * Full: 7 rounds per figure; quick: 3 rounds of smaller batches (a smoke run,
+ * noisier). --shared-directory puts the hot nodes' memory files in DIR, such as
+ * a tmpfs mounted with huge pages (README, "Huge pages for the shared memory file").
  */
 export function parsePlan(argv: readonly string[]): BenchPlan {
   const quick = argv.includes("--quick");
@@ -35,8 +39,11 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
   const sections = new Set<Section>((only as Section[] | undefined) ?? SECTIONS);
   if (argv.includes("--no-llama")) sections.delete("llama");
   const rounds = quick ? 3 : 7;
+  const sharedDirectory = argv.find((a) => a.startsWith("--shared-directory="))?.slice("--shared-directory=".length);
+  if (sharedDirectory === "") throw new Error("--shared-directory needs a directory");
   return {
     quick,
+    sharedDirectory,
     sections,
     hot: { sizes: SIZES, concurrency: CONCURRENCY, rounds, bytesPerRound: (quick ? 32 : 128) * MiB },
     insert: { sizes: SIZES, concurrency: CONCURRENCY, rounds, bytesPerRound: (quick ? 16 : 64) * MiB },

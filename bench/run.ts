@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
 import { loadConfig } from "../src/config.js";
+import { directoryHugePages, type HugePages } from "../src/huge-pages.js";
 import { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
@@ -35,15 +36,16 @@ async function main(): Promise<void> {
   let rows: BenchRow[];
   try {
     log(`starting servers (load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")})`);
-    const env = await startEnvironment(stopper, log);
+    const env = await startEnvironment(stopper, log, plan.sharedDirectory);
     rows = await runSections(plan, env);
   } finally {
     await stopper.stopAll();
   }
   rows.push(...referenceRows(rows));
-  const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000);
+  const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000, await sharedMemoryOf(plan));
   console.log(renderTable(rows));
-  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s`);
+  const { sharedMemory: shm } = context;
+  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages})`);
   await mkdir(RESULTS, { recursive: true });
   await writeFile(`${RESULTS}latest.json`, JSON.stringify(resultDocument(rows, context), null, 2));
   log(`wrote ${RESULTS}latest.json`);
@@ -90,7 +92,13 @@ async function withClient<T>(config: ConfigOverrides, run: (c: KvCacheClient) =>
   return await run(await sdk.connect());
 }
 
-function machine(plan: BenchPlan, before: number[], after: number[], seconds: number) {
+/** Where the hot nodes kept their memory files, and whether on huge pages (src/huge-pages.ts). */
+async function sharedMemoryOf(plan: BenchPlan): Promise<{ directory: string; hugePages: HugePages }> {
+  const directory = plan.sharedDirectory ?? loadConfig({ env: {} }).memory.sharedDirectory;
+  return { directory, hugePages: await directoryHugePages(directory) };
+}
+
+function machine(plan: BenchPlan, before: number[], after: number[], seconds: number, sharedMemory: { directory: string; hugePages: HugePages }) {
   const cpu = cpus();
   return {
     date: new Date().toISOString(),
@@ -100,6 +108,7 @@ function machine(plan: BenchPlan, before: number[], after: number[], seconds: nu
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     loadAverage: { before: before.map((l) => Number(l.toFixed(2))), after: after.map((l) => Number(l.toFixed(2))) },
     seconds,
+    sharedMemory,
   };
 }
 

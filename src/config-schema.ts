@@ -63,7 +63,7 @@ export const configSchema = {
   memory: {
     capacityBytes: { doc: "Capacity of the memory tier in bytes (block payloads).", format: "nat", default: 256 * MiB, env: "DATENLORD_MEMORY_CAPACITY_BYTES" },
     sharedDirectory: {
-      doc: "Cache nodes: a memory file system (tmpfs) directory where the memory tier lives in one file, so SDKs on the same host read and write blocks there directly instead of over TCP (the file is mode 0600: same user only). Empty: the memory tier stays private to the node process; so it does, with a logged warning, when the directory is missing or has less room than memory.capacityBytes.",
+      doc: "Cache nodes: a memory file system (tmpfs) directory where the memory tier lives in one file, so SDKs on the same host read and write blocks there directly instead of over TCP (the file is mode 0600: same user only). A tmpfs mounted with huge=within_size makes those reads cheaper (README, \"Huge pages for the shared memory file\"). Empty: the memory tier stays private to the node process; so it does, with a logged warning, when the directory is missing or has less room than memory.capacityBytes.",
       format: String,
       default: "/dev/shm",
       env: "DATENLORD_MEMORY_SHARED_DIRECTORY",

@@ -2,6 +2,7 @@ import { hostname } from "node:os";
 import { BufferPool } from "../buffer-pool.js";
 import type { AppConfig } from "../config.js";
 import { ErrorCode, KvCacheError } from "../errors.js";
+import { directoryHugePages } from "../huge-pages.js";
 import { NodeMetrics } from "../metrics.js";
 import { wireLimits } from "../wire/protocol.js";
 import { EtcdMetadataStore } from "../../metadata/etcd-metadata-store.js";
@@ -206,7 +207,7 @@ export class CacheNode {
     const writeThrough = this.writeThrough;
     // The shared tier copies a PUT's bytes into its file and keeps no reference to them; write-through still uploads them.
     this.recyclesBodies = this.storage.shared !== undefined && writeThrough === undefined;
-    this.logger.info("memory tier", this.storage.shared === undefined ? { shared: false } : { shared: true, file: this.storage.shared.file.path });
+    this.logger.info("memory tier", this.storage.shared === undefined ? { shared: false } : await sharedTierFields(this.storage.shared.file.path, this.config.memory.sharedDirectory));
     this.handler = nodeRequestHandler({
       nodeId: this.nodeId,
       store: this.storage.store,
@@ -292,4 +293,11 @@ export class CacheNode {
       this.logger.warn(`closing ${name} failed`, { err });
     }
   }
+}
+
+/** The "memory tier" log line's fields for a shared tier: where its file is, and whether it gets huge pages (README, "Huge pages for the shared memory file"). */
+async function sharedTierFields(file: string, directory: string): Promise<Record<string, unknown>> {
+  const hugePages = await directoryHugePages(directory);
+  const hint = hugePages === "no" ? { hint: "a tmpfs mounted with huge=within_size as memory.sharedDirectory makes same-host reads cheaper" } : {};
+  return { shared: true, file, hugePages, ...hint };
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, promises as fsp } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ConfigOverrides } from "../../sdk/index.js";
+import { directoryHugePages } from "../../src/huge-pages.js";
 import { sharedBlocksOffset, sharedHeaderSlots } from "../../src/shared-memory-file.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
 import { nodeCluster, sdkClient, type NodeCluster } from "../helpers/node-fixtures.js";
@@ -29,6 +30,13 @@ async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
   };
 }
 
+/** The node's "memory tier" log line (one JSON object per line), as fields. */
+function memoryTierLine(output: string): Record<string, unknown> {
+  const line = output.split("\n").find((l) => l.includes('"msg":"memory tier"'));
+  if (line === undefined) throw new Error(`no "memory tier" line in the node's output:\n${output}`);
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 const nodeOps = async (adminUrl: string, op: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_requests_total", { op });
 const nodeMemoryHits = async (adminUrl: string): Promise<number> => valueOf(await scrape(adminUrl), "kvcache_tier_hits_total", { tier: "memory" });
 
@@ -49,6 +57,9 @@ describe("SDK through a node's shared memory file", () => {
     const [info] = await cluster.metadata.liveNodes();
     expect(info!.sharedMemory!.path.startsWith(`${directory}/`)).toBe(true);
     expect((await fsp.stat(info!.sharedMemory!.path)).mode & 0o777).toBe(0o600);
+    const logged = memoryTierLine(node.outputTail());
+    expect(logged).toMatchObject({ shared: true, file: info!.sharedMemory!.path, hugePages: await directoryHugePages(directory) });
+    expect(logged.hugePages).not.toBe("unknown");
 
     const shared = await client(cluster);
     const blocks = Array.from({ length: 4 }, (_, i) => ({ key: `hot/${i}`, data: randomBytes(300 * KiB + i) }));
