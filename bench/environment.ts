@@ -1,9 +1,12 @@
-import type { ConfigOverrides } from "../src/config.js";
+import { loadConfig, type ConfigOverrides } from "../src/config.js";
+import { directoryHugePages, type HugePages } from "../src/huge-pages.js";
 import { ensureEtcdInstalled } from "../test/helpers/install-etcd.js";
 import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
 import { startNodeProcess, type NodeProcess } from "../test/helpers/node-process.js";
 import { startS3rver, type S3rverProcess } from "../test/helpers/s3rver-process.js";
+import { mountHugeTmpfs } from "./huge-tmpfs.js";
 import { MiB } from "./measure.js";
+import type { SharedMemoryPlan } from "./plan.js";
 import { startRawTcpServer, type RawTcpServer } from "./raw-tcp.js";
 import { ensureRedisInstalled, startRedis, type RedisProcess } from "./redis-process.js";
 
@@ -17,6 +20,8 @@ export interface BenchEnvironment {
   readonly hotNodes: readonly NodeProcess[];
   /** Config of an SDK on the hot cluster. */
   readonly hot: ConfigOverrides;
+  /** Where the hot nodes keep their memory files, and whether those get huge pages. */
+  readonly hotSharedMemory: { readonly directory: string; readonly hugePages: HugePages };
   /** A node whose memory tier holds nothing and has no disk: every block it takes lives only in S3. */
   readonly coldNode: NodeProcess;
   /** Config of an SDK on the cold node (its own etcd root, so the hot cluster never places blocks there). */
@@ -43,10 +48,10 @@ const HOT_MEMORY_BYTES = 768 * MiB;
 
 /**
  * Starts etcd, s3rver, redis-server, the raw TCP server and three cache nodes;
- * registers each with `stopper`. The hot nodes keep their memory files in
- * `sharedDirectory` when given (the config default otherwise).
+ * registers each with `stopper`. The hot nodes' memory files go where
+ * `sharedMemory` says (bench/plan.ts).
  */
-export async function startEnvironment(stopper: Stopper, log: (line: string) => void, sharedDirectory?: string): Promise<BenchEnvironment> {
+export async function startEnvironment(stopper: Stopper, log: (line: string) => void, sharedMemory: SharedMemoryPlan): Promise<BenchEnvironment> {
   await ensureEtcdInstalled(log);
   const redisBin = await ensureRedisInstalled(log);
   const [etcd, s3, redis, raw] = await Promise.all([
@@ -66,11 +71,21 @@ export async function startEnvironment(stopper: Stopper, log: (line: string) => 
   };
   const node = (nodeId: string, config: ConfigOverrides): Promise<NodeProcess> =>
     startNodeProcess({ configOverrides: { ...config, nodeId }, startTimeoutMs: 60_000 }).then((p) => stopper.add(p));
-  const hotMemory = { capacityBytes: HOT_MEMORY_BYTES, ...(sharedDirectory === undefined ? {} : { sharedDirectory }) };
+  const sharedDirectory = await hotSharedDirectory(stopper, log, sharedMemory);
+  const hotMemory = { capacityBytes: HOT_MEMORY_BYTES, sharedDirectory };
   const [hot0, hot1, coldNode] = await Promise.all([
     node("hot-0", { ...hot, memory: hotMemory, disk: { directory: "" } }),
     node("hot-1", { ...hot, memory: hotMemory, disk: { directory: "" } }),
     node("cold-0", { ...cold, memory: { capacityBytes: 1 }, disk: { directory: "" } }),
   ]);
-  return { etcd, s3, redis, raw, hotNodes: [hot0!, hot1!], hot, coldNode: coldNode!, cold, s3Config };
+  const hotSharedMemory = { directory: sharedDirectory, hugePages: await directoryHugePages(sharedDirectory) };
+  log(`hot nodes' memory files in ${hotSharedMemory.directory} (huge pages: ${hotSharedMemory.hugePages})`);
+  return { etcd, s3, redis, raw, hotNodes: [hot0!, hot1!], hot, hotSharedMemory, coldNode: coldNode!, cold, s3Config };
+}
+
+/** The hot nodes' memory.sharedDirectory; a tmpfs the bench mounts is registered with `stopper` before the nodes, so it is unmounted after them. */
+async function hotSharedDirectory(stopper: Stopper, log: (line: string) => void, plan: SharedMemoryPlan): Promise<string> {
+  if (typeof plan === "object") return plan.directory;
+  const mounted = plan === "huge-tmpfs" ? await mountHugeTmpfs(2 * (HOT_MEMORY_BYTES + 64 * MiB), log) : undefined;
+  return mounted === undefined ? loadConfig({ env: {} }).memory.sharedDirectory : stopper.add(mounted).directory;
 }

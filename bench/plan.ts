@@ -11,8 +11,12 @@ export type Section = (typeof SECTIONS)[number];
 
 export interface BenchPlan {
   readonly quick: boolean;
-  /** memory.sharedDirectory of the hot cluster's nodes; undefined: the default (/dev/shm). */
-  readonly sharedDirectory: string | undefined;
+  /**
+   * Where the hot nodes keep their memory files: on a tmpfs with huge pages the
+   * bench mounts when it can (the default; bench/huge-tmpfs.ts), in
+   * memory.sharedDirectory's default (/dev/shm), or in a given directory.
+   */
+  readonly sharedMemory: SharedMemoryPlan;
   readonly sections: ReadonlySet<Section>;
   readonly hot: HotLoadSettings;
   readonly insert: InsertSettings;
@@ -22,14 +26,17 @@ export interface BenchPlan {
   readonly llama: LlamaSettings;
 }
 
+export type SharedMemoryPlan = "huge-tmpfs" | "config-default" | { readonly directory: string };
+
 const SIZES = [64 * KiB, MiB, 4 * MiB];
 const CONCURRENCY = 8;
 
 /**
- * `npm run bench [-- --quick] [--only=hot,lookup] [--no-llama] [--shared-directory=DIR]`.
+ * `npm run bench [-- --quick] [--only=hot,lookup] [--no-llama] [--no-huge-pages | --shared-directory=DIR]`.
  * Full: 7 rounds per figure; quick: 3 rounds of smaller batches (a smoke run,
- * noisier). --shared-directory puts the hot nodes' memory files in DIR, such as
- * a tmpfs mounted with huge pages (README, "Huge pages for the shared memory file").
+ * noisier). The hot nodes' memory files go on a huge-page tmpfs the bench
+ * mounts when root (README, "Huge pages for the shared memory file");
+ * --no-huge-pages leaves them in /dev/shm, --shared-directory puts them in DIR.
  */
 export function parsePlan(argv: readonly string[]): BenchPlan {
   const quick = argv.includes("--quick");
@@ -39,11 +46,9 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
   const sections = new Set<Section>((only as Section[] | undefined) ?? SECTIONS);
   if (argv.includes("--no-llama")) sections.delete("llama");
   const rounds = quick ? 3 : 7;
-  const sharedDirectory = argv.find((a) => a.startsWith("--shared-directory="))?.slice("--shared-directory=".length);
-  if (sharedDirectory === "") throw new Error("--shared-directory needs a directory");
   return {
     quick,
-    sharedDirectory,
+    sharedMemory: sharedMemoryPlan(argv),
     sections,
     hot: { sizes: SIZES, concurrency: CONCURRENCY, rounds, bytesPerRound: (quick ? 32 : 128) * MiB },
     insert: { sizes: SIZES, concurrency: CONCURRENCY, rounds, bytesPerRound: (quick ? 16 : 64) * MiB },
@@ -52,4 +57,12 @@ export function parsePlan(argv: readonly string[]): BenchPlan {
     cold: { sizes: [MiB, 4 * MiB], concurrency: CONCURRENCY, rounds, blocks: quick ? 16 : 32 },
     llama: { size: quick ? "small" : "medium", promptTokens: [64, 256, 1024], repeats: quick ? 1 : 3 },
   };
+}
+
+function sharedMemoryPlan(argv: readonly string[]): SharedMemoryPlan {
+  const directory = argv.find((a) => a.startsWith("--shared-directory="))?.slice("--shared-directory=".length);
+  const noHuge = argv.includes("--no-huge-pages");
+  if (directory === "") throw new Error("--shared-directory needs a directory");
+  if (directory !== undefined && noHuge) throw new Error("--shared-directory and --no-huge-pages exclude each other");
+  return directory !== undefined ? { directory } : noHuge ? "config-default" : "huge-tmpfs";
 }

@@ -10,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
 import { loadConfig } from "../src/config.js";
-import { directoryHugePages, type HugePages } from "../src/huge-pages.js";
 import { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
@@ -34,15 +33,16 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   const started = Date.now();
   let rows: BenchRow[];
+  let env: BenchEnvironment;
   try {
     log(`starting servers (load average ${loadBefore.map((l) => l.toFixed(2)).join(" ")})`);
-    const env = await startEnvironment(stopper, log, plan.sharedDirectory);
+    env = await startEnvironment(stopper, log, plan.sharedMemory);
     rows = await runSections(plan, env);
   } finally {
     await stopper.stopAll();
   }
   rows.push(...referenceRows(rows));
-  const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000, await sharedMemoryOf(plan));
+  const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000, env.hotSharedMemory);
   console.log(renderTable(rows));
   const { sharedMemory: shm } = context;
   console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages})`);
@@ -92,13 +92,7 @@ async function withClient<T>(config: ConfigOverrides, run: (c: KvCacheClient) =>
   return await run(await sdk.connect());
 }
 
-/** Where the hot nodes kept their memory files, and whether on huge pages (src/huge-pages.ts). */
-async function sharedMemoryOf(plan: BenchPlan): Promise<{ directory: string; hugePages: HugePages }> {
-  const directory = plan.sharedDirectory ?? loadConfig({ env: {} }).memory.sharedDirectory;
-  return { directory, hugePages: await directoryHugePages(directory) };
-}
-
-function machine(plan: BenchPlan, before: number[], after: number[], seconds: number, sharedMemory: { directory: string; hugePages: HugePages }) {
+function machine(plan: BenchPlan, before: number[], after: number[], seconds: number, sharedMemory: BenchEnvironment["hotSharedMemory"]) {
   const cpu = cpus();
   return {
     date: new Date().toISOString(),
