@@ -1,26 +1,38 @@
 import { Etcd3 } from "etcd3";
-import type { DatenLordSDK, KvCacheClient } from "../sdk/index.js";
+import { DatenLordSDK, type KvCacheClient } from "../sdk/index.js";
+import { loadConfig } from "../src/config.js";
 import { newBlockId } from "../src/block.js";
 import { encodeKey, type EncodedKey } from "../src/keys.js";
-import type { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
+import { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
 import { KeyLayout } from "../metadata/key-layout.js";
 import type { BlockDescriptor } from "../metadata/metadata-store.js";
 import { alternateLatency, median, MiB, percentile } from "./measure.js";
 import type { BenchRow } from "./report.js";
 
 export interface LookupSettings {
-  /** Total keys at each step (cumulative, one namespace), e.g. 1k, 10k, 100k. */
+  /** Keys in each etcd, e.g. 1k, 10k, 100k: one etcd per count, all measured together. */
   readonly keyCounts: readonly number[];
   readonly samples: number;
 }
 
 export interface LookupDeps {
+  /** A new etcd server of its own: one per key count. The caller stops them (`stop`) when the section ends. */
+  readonly startEtcd: () => Promise<{ readonly endpoint: string }>;
+}
+
+/** One key count's etcd, filled with that many keys, with an SDK, the metadata store and a plain etcd3 client on it. */
+interface KeySet {
+  readonly count: number;
+  readonly families: number;
   readonly sdk: DatenLordSDK;
   readonly client: KvCacheClient;
   readonly metadata: EtcdMetadataStore;
-  readonly etcdEndpoint: string;
-  readonly rootPrefix: string;
+  readonly etcd: Etcd3;
 }
+
+const NAMESPACE = "bench";
+const ROOT = "/bench-lookup";
+const layout = new KeyLayout(ROOT);
 
 /**
  * The key set: prompt families of 8 stored prefixes each (64, 128 … 512 tokens),
@@ -44,26 +56,42 @@ function query(family: number, sample: number): { tokens: Uint32Array; expectedL
   return { tokens: Uint32Array.from([...familyTokens(family).slice(0, depth), ...tail]), expectedLength: depth };
 }
 
-/** matchPrefix p50 / p99 at each key count vs one etcd GET of a stored key, samples alternating. */
+/**
+ * matchPrefix p50 / p99 at each key count vs one etcd GET of a stored key. Each
+ * count has its own etcd, and the samples go round all of them call by call
+ * (a lookup and a GET at 1k keys, then at 10k, …), so the machine's load, which
+ * drifts over a run, falls on every count alike: the growth row compares key
+ * counts, not moments.
+ */
 export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<BenchRow[]> {
-  const etcd = new Etcd3({ hosts: deps.etcdEndpoint });
-  const layout = new KeyLayout(deps.rootPrefix);
-  const namespace = deps.client.namespace;
-  const rows: BenchRow[] = [];
-  let families = 0;
+  const sets: KeySet[] = [];
   try {
-    for (const count of s.keyCounts) {
-      const wanted = Math.ceil(count / FAMILY_KEYS);
-      await populate(deps.metadata, namespace, families, wanted);
-      families = wanted;
-      rows.push(await measure(deps, etcd, layout, namespace, families, count, s.samples));
-    }
+    for (const count of s.keyCounts) sets.push(await keySet(deps, count));
+    const rows = await measure(sets, s.samples);
     if (rows.length >= 2) rows.push(growth(rows[0]!, rows.at(-1)!, s.keyCounts));
-    rows.push(...(await denseStrings(deps, etcd, layout, Math.max(20, Math.round(s.samples / 10)))));
+    const largest = sets.at(-1)!;
+    rows.push(...(await denseStrings(largest, Math.max(20, Math.round(s.samples / 10)))));
+    return rows;
   } finally {
-    etcd.close();
+    for (const set of sets.reverse()) await closeKeySet(set);
   }
-  return rows;
+}
+
+async function keySet(deps: LookupDeps, count: number): Promise<KeySet> {
+  const { endpoint } = await deps.startEtcd();
+  const options = { namespace: NAMESPACE, etcd: { endpoints: [endpoint], rootPrefix: ROOT }, sdk: { strict: true } };
+  const metadata = await EtcdMetadataStore.connect({ config: loadConfig({ overrides: options, env: {} }).etcd });
+  const sdk = new DatenLordSDK({ env: {}, options });
+  const families = Math.ceil(count / FAMILY_KEYS);
+  const set = { count, families, sdk, client: await sdk.connect(), metadata, etcd: new Etcd3({ hosts: endpoint }) };
+  await populate(metadata, NAMESPACE, families);
+  return set;
+}
+
+async function closeKeySet(set: KeySet): Promise<void> {
+  set.etcd.close();
+  await set.sdk.close();
+  await set.metadata.close();
 }
 
 const DENSE_KEYS = 50_000;
@@ -75,17 +103,18 @@ const DENSE_NAMESPACE = "bench-dense-strings";
  * queried with a new turn after the first key and after the last. The first range
  * spans every key from the query's first byte up to it, and etcd 3.4 reads all of
  * them; no target. Measured on the metadata store itself (the SDK is bound to the
- * other namespace).
+ * other namespace), in the etcd of the most keys.
  */
-async function denseStrings(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, samples: number): Promise<BenchRow[]> {
+async function denseStrings(set: KeySet, samples: number): Promise<BenchRow[]> {
+  const { metadata, etcd } = set;
   const key = (i: number): string => `user/${String(i).padStart(6, "0")}/chat`;
-  await putEntries(deps.metadata, DENSE_NAMESPACE, Array.from({ length: DENSE_KEYS }, (_, i) => encodeKey(key(i), Infinity)));
+  await putEntries(metadata, DENSE_NAMESPACE, Array.from({ length: DENSE_KEYS }, (_, i) => encodeKey(key(i), Infinity)));
   const rows: BenchRow[] = [];
   for (const [where, index] of [["first", 0], ["last", DENSE_KEYS - 1]] as const) {
     const stored = encodeKey(key(index), Infinity);
     const query = encodeKey(`${key(index)}/turn 2`, Infinity);
     const match = async (): Promise<void> => {
-      const hit = await deps.metadata.longestPrefix(DENSE_NAMESPACE, query);
+      const hit = await metadata.longestPrefix(DENSE_NAMESPACE, query);
       if (hit === undefined || hit.key.bytes.length !== stored.bytes.length) throw new Error(`lookup found ${hit?.key.bytes.length ?? "nothing"}, expected ${stored.bytes.length} bytes`);
     };
     const get = async (): Promise<void> => {
@@ -124,9 +153,9 @@ function growth(fewest: BenchRow, most: BenchRow, counts: readonly number[]): Be
   };
 }
 
-async function populate(metadata: EtcdMetadataStore, namespace: string, from: number, to: number): Promise<void> {
+async function populate(metadata: EtcdMetadataStore, namespace: string, families: number): Promise<void> {
   const keys: EncodedKey[] = [];
-  for (let f = from; f < to; f++) {
+  for (let f = 0; f < families; f++) {
     const tokens = familyTokens(f);
     for (let k = 1; k <= FAMILY_KEYS; k++) keys.push(encodeKey(tokens.slice(0, k * STEP), Infinity));
   }
@@ -142,31 +171,42 @@ async function putEntries(metadata: EtcdMetadataStore, namespace: string, keys: 
   }
 }
 
-async function measure(deps: LookupDeps, etcd: Etcd3, layout: KeyLayout, namespace: string, families: number, count: number, samples: number): Promise<BenchRow> {
-  const family = (i: number): number => (i * 7919) % families;
-  const etcdKey = (i: number): Buffer => layout.entryKey(namespace, encodeKey(familyTokens(family(i)).slice(0, STEP * (1 + (i % FAMILY_KEYS))), Infinity));
-  const match = async (i: number): Promise<void> => {
-    const q = query(family(i), i);
-    const hit = await deps.client.matchPrefix(q.tokens);
-    if (hit === null || hit.matchedPrefix.length !== q.expectedLength) throw new Error(`matchPrefix found ${hit?.matchedPrefix.length ?? "nothing"}, expected ${q.expectedLength} tokens`);
-  };
-  const get = async (i: number): Promise<void> => {
-    if ((await etcd.get(etcdKey(i)).buffer()) === null) throw new Error("etcd GET of a stored key found nothing");
-  };
-  await alternateLatency(Math.min(500, samples), { match, get }); // warm-up, and etcd settling after the bulk load
-  const before = await rangeRequests(deps.sdk);
-  const ms = await alternateLatency(samples, { match, get });
-  const perLookup = ((await rangeRequests(deps.sdk)) - before) / samples;
-  const [mine, theirs] = [ms["match"]!, ms["get"]!];
-  return {
-    section: "lookup only",
-    name: `matchPrefix p50, ${count.toLocaleString("en-US")} keys in etcd`,
-    value: median(mine),
-    unit: "ms",
-    extra: `p99 ${percentile(mine, 99).toFixed(2)} ms, ${perLookup.toFixed(2)} etcd requests/lookup`,
-    baseline: { name: "one etcd GET (etcd3)", value: median(theirs), extra: `p99 ${percentile(theirs, 99).toFixed(2)} ms` },
-    target: { op: "<=", ratio: 1.5 },
-  };
+async function measure(sets: readonly KeySet[], samples: number): Promise<BenchRow[]> {
+  const calls: Record<string, (i: number) => Promise<void>> = {};
+  for (const set of sets) {
+    calls[`match ${set.count}`] = (i) => match(set, i);
+    calls[`get ${set.count}`] = (i) => get(set, i);
+  }
+  await alternateLatency(Math.min(500, samples), calls); // warm-up, and etcd settling after the bulk load
+  const before = await Promise.all(sets.map((set) => rangeRequests(set.sdk)));
+  const ms = await alternateLatency(samples, calls);
+  const after = await Promise.all(sets.map((set) => rangeRequests(set.sdk)));
+  return sets.map((set, k) => {
+    const [mine, theirs] = [ms[`match ${set.count}`]!, ms[`get ${set.count}`]!];
+    const perLookup = (after[k]! - before[k]!) / samples;
+    return {
+      section: "lookup only",
+      name: `matchPrefix p50, ${set.count.toLocaleString("en-US")} keys in etcd`,
+      value: median(mine),
+      unit: "ms",
+      extra: `p99 ${percentile(mine, 99).toFixed(2)} ms, ${perLookup.toFixed(2)} etcd requests/lookup`,
+      baseline: { name: "one etcd GET (etcd3)", value: median(theirs), extra: `p99 ${percentile(theirs, 99).toFixed(2)} ms` },
+      target: { op: "<=", ratio: 1.5 },
+    };
+  });
+}
+
+const familyOf = (set: KeySet, i: number): number => (i * 7919) % set.families;
+
+async function match(set: KeySet, i: number): Promise<void> {
+  const q = query(familyOf(set, i), i);
+  const hit = await set.client.matchPrefix(q.tokens);
+  if (hit === null || hit.matchedPrefix.length !== q.expectedLength) throw new Error(`matchPrefix found ${hit?.matchedPrefix.length ?? "nothing"}, expected ${q.expectedLength} tokens`);
+}
+
+async function get(set: KeySet, i: number): Promise<void> {
+  const key = layout.entryKey(NAMESPACE, encodeKey(familyTokens(familyOf(set, i)).slice(0, STEP * (1 + (i % FAMILY_KEYS))), Infinity));
+  if ((await set.etcd.get(key).buffer()) === null) throw new Error("etcd GET of a stored key found nothing");
 }
 
 async function rangeRequests(sdk: DatenLordSDK): Promise<number> {

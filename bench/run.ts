@@ -9,8 +9,7 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
-import { loadConfig } from "../src/config.js";
-import { EtcdMetadataStore } from "../metadata/etcd-metadata-store.js";
+import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
 import { startEnvironment, Stopper, type BenchEnvironment } from "./environment.js";
@@ -68,7 +67,7 @@ async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<Benc
   try {
     if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, tcpClient, redis, rawPort: env.raw.port, pids }, plan.hot));
     if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, tcpClient, redis, pids }, plan.insert));
-    if (plan.sections.has("lookup")) await section("lookup", () => withMetadata(env.hot, (metadata) => benchLookup({ sdk: hotSdk, client: hot, metadata, etcdEndpoint: env.etcd.endpoint, rootPrefix: "/bench-hot" }, plan.lookup)));
+    if (plan.sections.has("lookup")) await section("lookup", () => withOwnEtcds((startEtcd) => benchLookup({ startEtcd }, plan.lookup)));
   } finally {
     redis.disconnect();
   }
@@ -78,12 +77,13 @@ async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<Benc
   return rows;
 }
 
-async function withMetadata<T>(config: ConfigOverrides, run: (m: EtcdMetadataStore) => Promise<T>): Promise<T> {
-  const metadata = await EtcdMetadataStore.connect({ config: loadConfig({ overrides: config, env: {} }).etcd });
+/** Runs `run` with a way to start etcd servers of its own, every one stopped when it ends. */
+async function withOwnEtcds<T>(run: (start: () => Promise<EtcdProcess>) => Promise<T>): Promise<T> {
+  const stopper = new Stopper();
   try {
-    return await run(metadata);
+    return await run(async () => stopper.add(await startEtcd()));
   } finally {
-    await metadata.close();
+    await stopper.stopAll();
   }
 }
 
