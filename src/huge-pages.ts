@@ -14,7 +14,7 @@ import path from "node:path";
  * - `"no"`: a tmpfs on 4 KiB pages (no huge= option, huge=never or advise, or the
  *   kernel denies them);
  * - `"not tmpfs"`: another file system;
- * - `"unknown"`: the mount table could not be read (not Linux).
+ * - `"unknown"`: the directory or the mount table could not be read (missing, not Linux).
  */
 export type HugePages = "yes" | "no" | "not tmpfs" | "unknown";
 
