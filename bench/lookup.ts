@@ -66,7 +66,11 @@ function query(family: number, sample: number): { tokens: Uint32Array; expectedL
 export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<BenchRow[]> {
   const sets: KeySet[] = [];
   try {
-    for (const count of s.keyCounts) sets.push(await keySet(deps, count));
+    for (const count of s.keyCounts) {
+      const set = await keySet(deps, count);
+      sets.push(set); // closed in `finally` even if filling it fails
+      await populate(set.metadata, NAMESPACE, set.families);
+    }
     const rows = await measure(sets, s.samples);
     if (rows.length >= 2) rows.push(growth(rows[0]!, rows.at(-1)!, s.keyCounts));
     const largest = sets.at(-1)!;
@@ -77,15 +81,17 @@ export async function benchLookup(deps: LookupDeps, s: LookupSettings): Promise<
   }
 }
 
+/** An empty key set on a new etcd (an SDK that fails to connect takes the metadata store down with it). */
 async function keySet(deps: LookupDeps, count: number): Promise<KeySet> {
   const { endpoint } = await deps.startEtcd();
   const options = { namespace: NAMESPACE, etcd: { endpoints: [endpoint], rootPrefix: ROOT }, sdk: { strict: true } };
   const metadata = await EtcdMetadataStore.connect({ config: loadConfig({ overrides: options, env: {} }).etcd });
   const sdk = new DatenLordSDK({ env: {}, options });
-  const families = Math.ceil(count / FAMILY_KEYS);
-  const set = { count, families, sdk, client: await sdk.connect(), metadata, etcd: new Etcd3({ hosts: endpoint }) };
-  await populate(metadata, NAMESPACE, families);
-  return set;
+  const client = await sdk.connect().catch(async (err: unknown) => {
+    await metadata.close();
+    throw err;
+  });
+  return { count, families: Math.ceil(count / FAMILY_KEYS), sdk, client, metadata, etcd: new Etcd3({ hosts: endpoint }) };
 }
 
 async function closeKeySet(set: KeySet): Promise<void> {
