@@ -93,14 +93,33 @@ export function describe(s: Summary, what = "ops"): string {
 /**
  * Runs the contenders round-robin, `rounds` times: each round of one contender
  * is followed by one of the next, so load from other processes on this machine
- * falls on all of them alike. Resolves each contender's rounds, by name.
+ * falls on all of them alike. The order changes from one time round to the
+ * next (see {@link roundOrder}), so that what a round leaves behind (garbage
+ * to collect, memory to hand back) does not always land on the same neighbour.
+ * Resolves each contender's rounds, by name.
  */
 export async function interleave(rounds: number, contenders: Readonly<Record<string, () => Promise<Round>>>): Promise<Record<string, Round[]>> {
-  const out: Record<string, Round[]> = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
+  const names = Object.keys(contenders);
+  const out: Record<string, Round[]> = Object.fromEntries(names.map((k) => [k, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, run] of Object.entries(contenders)) out[name]!.push(await run());
+    for (const name of roundOrder(names, r)) out[name]!.push(await contenders[name]!());
   }
   return out;
+}
+
+/**
+ * The order of time round `round`, from a Williams design: over n rounds (2n
+ * when n is odd) every contender comes right after every other equally often.
+ * The first row is 0, 1, n-1, 2, n-2, …; row r adds r to each (mod n); with n
+ * odd, rows n to 2n-1 are rows 0 to n-1 reversed.
+ */
+export function roundOrder<T>(names: readonly T[], round: number): T[] {
+  const n = names.length;
+  if (n < 2) return [...names];
+  const row = round % (n % 2 === 0 ? n : 2 * n);
+  const order = Array.from({ length: n }, (_, i) => ((i % 2 === 1 ? (i + 1) / 2 : n - i / 2) + row) % n);
+  if (row >= n) order.reverse();
+  return order.map((i) => names[i]!);
 }
 
 /** Latency samples (ms) of `samples` sequential calls of each contender, alternating call by call. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pairedRange, summarize, type Round } from "../../bench/measure.js";
+import { interleave, pairedRange, roundOrder, summarize, type Round } from "../../bench/measure.js";
 import { ratioOf, renderTable, targetMet, type BenchRow } from "../../bench/report.js";
 
 const round = (seconds: number, bytes: number, cpuSeconds?: number): Round => ({ seconds, ops: 10, bytes, ...(cpuSeconds === undefined ? {} : { cpuSeconds }) });
@@ -29,5 +29,30 @@ describe("bench report", () => {
     expect(targetMet(row)).toBe(true); // the ratio (0.55) is not what is checked
     expect(targetMet({ ...row, value: 1.3, baseline: { name: "etcd GET's growth", value: 1.3 } })).toBe(false);
     expect(renderTable([row])).toContain("value ≤ 1.2× met");
+  });
+
+  it("orders each time round so that every contender comes right after every other equally often", async () => {
+    for (const n of [2, 3, 5, 6]) {
+      const names = Array.from({ length: n }, (_, i) => String.fromCharCode(97 + i));
+      const rows = n % 2 === 0 ? n : 2 * n;
+      const follows = new Map<string, number>();
+      for (let r = 0; r < rows; r++) {
+        const order = roundOrder(names, r);
+        expect([...order].sort()).toEqual(names);
+        order.slice(1).forEach((name, i) => follows.set(`${order[i]}>${name}`, (follows.get(`${order[i]}>${name}`) ?? 0) + 1));
+        expect(roundOrder(names, r + rows)).toEqual(order);
+      }
+      expect(follows.size).toBe(n * (n - 1));
+      expect(new Set(follows.values())).toEqual(new Set([n % 2 === 0 ? 1 : 2]));
+    }
+    expect(roundOrder(["only"], 5)).toEqual(["only"]);
+    const ran: string[] = [];
+    const round = (name: string) => async (): Promise<Round> => {
+      ran.push(name);
+      return { ops: 1, bytes: 1, seconds: ran.length };
+    };
+    const result = await interleave(2, { a: round("a"), b: round("b") });
+    expect(ran.join("")).toBe("abba");
+    expect(result["a"]!.map((r) => r.seconds)).toEqual([1, 4]);
   });
 });
