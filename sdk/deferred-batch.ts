@@ -16,7 +16,7 @@ export class DeferredBatch<T> {
   add(item: T): void {
     this.#items.push(item);
     if (this.#items.length >= this.max) void this.send(this.take());
-    else this.#timer ??= setTimeout(() => void this.send(this.take()), this.delayMs).unref();
+    else this.#timer ??= this.#arm();
   }
 
   /** Up to `max` items, taken to be sent now (or to ride on another message). */
@@ -24,7 +24,7 @@ export class DeferredBatch<T> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const taken = this.#items.splice(0, this.max);
-    if (this.#items.length > 0) this.#timer = setTimeout(() => void this.send(this.take()), this.delayMs).unref();
+    if (this.#items.length > 0) this.#timer = this.#arm();
     return taken;
   }
 
@@ -33,5 +33,9 @@ export class DeferredBatch<T> {
     while (this.#items.length > 0) await this.send(this.take());
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #arm(): NodeJS.Timeout {
+    return setTimeout(() => void this.send(this.take()), this.delayMs).unref();
   }
 }
