@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { KvCacheClient } from "../sdk/index.js";
 import { loadConfig, type ConfigOverrides } from "../src/config.js";
 import { makeS3Client } from "../storage/s3-client.js";
-import { describe, interleave, measuredRound, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { balancedRounds, describe, interleave, measuredRound, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -45,7 +45,7 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
         return (await out.Body!.transformToByteArray()).length;
       }));
       await interleave(1, { sdk, raw });
-      const result = await interleave(s.rounds, { sdk, raw });
+      const result = await interleave(balancedRounds(s.rounds, 2), { sdk, raw });
       const [mine, theirs] = [summarize(result["sdk"]!), summarize(result["raw"]!)];
       rows.push({
         section: "cold path (S3 only)",

@@ -1,5 +1,5 @@
 import { DatenLordSDK } from "../sdk/index.js";
-import { describe, interleave, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { balancedRounds, describe, interleave, measuredRound, MiB, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -39,7 +39,7 @@ export async function benchEmbedded(s: EmbeddedSettings): Promise<BenchRow[]> {
       copyInto: round(async (i, w) => map.get(keys[i % keys.length]!)!.copy(buffers[w]!)),
     };
     await interleave(1, contenders);
-    const result = await interleave(s.rounds, contenders);
+    const result = await interleave(balancedRounds(s.rounds, Object.keys(contenders).length), contenders);
     const [mine, floor, mineInto, floorInto] = (["sdk", "copy", "sdkInto", "copyInto"] as const).map((k) => summarize(result[k]!));
     const row = (how: string, ours: typeof mine, baseline: string, base: typeof mine): BenchRow => ({
       section: "embedded mode",

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { describe, interleave, KiB, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round, type Summary } from "./measure.js";
+import { balancedRounds, describe, interleave, KiB, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round, type Summary } from "./measure.js";
 import { RawTcpClient } from "./raw-tcp.js";
 import type { BenchRow } from "./report.js";
 
@@ -60,7 +60,7 @@ interface RawClients {
 async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, size: number): Promise<BenchRow[]> {
   const runs = contenders(deps, raws, s, size, await storeBlocks(deps, size));
   await interleave(1, runs); // warm-up: connections, JIT
-  const result = await interleave(s.rounds, runs);
+  const result = await interleave(balancedRounds(s.rounds, Object.keys(runs).length), runs);
   const [mine, into, tcp, theirs, ceiling, onread] = (["sdk", "into", "tcp", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary, Summary];
   const range = (a: string, b: string): readonly [number, number] => pairedRange(result[a]!, result[b]!);
   const row = (how: string, ours: Summary, baseline: string, base: Summary, ratioRange: readonly [number, number], target?: number): BenchRow => ({

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
-import { describe, interleave, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
+import { balancedRounds, describe, interleave, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
 
@@ -55,7 +55,7 @@ async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Pro
     return result;
   };
   await interleave(1, { sdk, tcp, redis }); // warm-up
-  const result = await interleave(s.rounds, { sdk, tcp, redis });
+  const result = await interleave(balancedRounds(s.rounds, 3), { sdk, tcp, redis });
   const theirs = summarize(result["redis"]!);
   const row = (how: string, key: string, target?: number): BenchRow => {
     const mine = summarize(result[key]!);

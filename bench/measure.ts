@@ -108,6 +108,17 @@ export async function interleave(rounds: number, contenders: Readonly<Record<str
 }
 
 /**
+ * Rounds to run for at least `atLeast` of each of `contenders`: rounded up to
+ * whole periods of {@link roundOrder}'s design, so that every contender comes
+ * right after every other equally often over the whole run, not only nearly.
+ */
+export function balancedRounds(atLeast: number, contenders: number): number {
+  if (contenders < 2) return atLeast;
+  const period = contenders % 2 === 0 ? contenders : 2 * contenders;
+  return Math.max(1, Math.ceil(atLeast / period)) * period;
+}
+
+/**
  * The order of time round `round`, from a Williams design: over n rounds (2n
  * when n is odd) every contender comes right after every other equally often.
  * The first row is 0, 1, n-1, 2, n-2, …; row r adds r to each (mod n); with n

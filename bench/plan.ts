@@ -33,7 +33,8 @@ const CONCURRENCY = 8;
 
 /**
  * `npm run bench [-- --quick] [--only=hot,lookup] [--no-llama] [--no-huge-pages | --shared-directory=DIR]`.
- * Full: 7 rounds per figure; quick: 3 rounds of smaller batches (a smoke run,
+ * Full: 7 rounds per figure (at least: each section rounds up to whole periods
+ * of its order of contenders, measure.ts balancedRounds); quick: 3 rounds of smaller batches (a smoke run,
  * noisier). The hot nodes' memory files go on a huge-page tmpfs the bench
  * mounts when root (README, "Huge pages for the shared memory file");
  * --no-huge-pages leaves them in /dev/shm, --shared-directory puts them in DIR.

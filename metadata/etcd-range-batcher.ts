@@ -1,8 +1,6 @@
 import type { Etcd3, IRangeRequest, IRangeResponse } from "etcd3";
 import { CoalescingQueue } from "./coalescing-queue.js";
-
-/** gRPC call options (the deadline), typed through etcd3. */
-type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
+import { EtcdRangeCalls, type CallOptions } from "./etcd-range-calls.js";
 
 /** Ranges per transaction: etcd refuses more than --max-txn-ops (default 128) operations. */
 const MAX_RANGES = 64;
@@ -36,8 +34,11 @@ interface Waiting {
  */
 export class EtcdRangeBatcher {
   readonly #queue = new CoalescingQueue<Waiting>((batch) => this.#send(batch), MAX_IN_FLIGHT, cut);
+  readonly #calls: EtcdRangeCalls;
 
-  constructor(private readonly client: Etcd3) {}
+  constructor(client: Etcd3) {
+    this.#calls = new EtcdRangeCalls(client);
+  }
 
   range(request: IRangeRequest, call: CallOptions): Promise<IRangeResponse> {
     return new Promise((resolve, reject) => this.#queue.push({ request, call, bytes: byteLength(request), resolve, reject }));
@@ -46,13 +47,13 @@ export class EtcdRangeBatcher {
   async #send(batch: readonly Waiting[]): Promise<void> {
     try {
       if (batch.length === 1) {
-        batch[0]!.resolve(await this.client.kv.range(batch[0]!.request, batch[0]!.call));
+        batch[0]!.resolve(await this.#calls.range(batch[0]!.request, batch[0]!.call));
         return;
       }
-      const response = await this.client.kv.txn({ success: batch.map((w) => ({ request_range: w.request })) }, earliest(batch));
+      const ranges = await this.#calls.ranges(batch.map((w) => w.request), earliest(batch));
       batch.forEach((w, i) => {
-        const range = response.responses[i]?.response_range;
-        if (range === undefined) w.reject(new Error(`etcd transaction of ${batch.length} ranges answered ${response.responses.length}`));
+        const range = ranges[i];
+        if (range === undefined) w.reject(new Error(`etcd transaction of ${batch.length} ranges answered ${ranges.length}`));
         else w.resolve(range);
       });
     } catch (err) {

@@ -150,7 +150,8 @@ describe("EtcdMetadataStore specifics", () => {
           return typeof value === "function" ? value.bind(target) : value;
         },
       });
-      const spied = new Proxy(client, { get: (target, prop) => (prop === "kv" ? kv : Reflect.get(target, prop)) });
+      // Without etcd3's pool to borrow, lookups' range calls go through `kv` (EtcdRangeCalls), where the spy sees them.
+      const spied = new Proxy(client, { get: (target, prop) => (prop === "kv" ? kv : prop === "pool" ? undefined : Reflect.get(target, prop)) });
       const store = await EtcdMetadataStore.connect({ config, client: spied, denseRangeKeys: 16 });
       onTestFinished(async () => {
         await store.close();

@@ -22,6 +22,8 @@ import { waitFor } from "../helpers/wait-for.js";
  */
 const ROOT_PASSWORD = `root-${uniqueName("pw")}`;
 const USER_PASSWORD = `user-${uniqueName("pw")}`;
+/** The prefix the auth etcd's `datenlord` user may use. */
+const AUTH_PREFIX = `/${uniqueName("auth")}`;
 
 let certs: TestCerts;
 let tlsEtcd: { endpoint: string; stop(): Promise<void> };
@@ -108,6 +110,7 @@ async function enableAuth(endpoint: string, prefix: string): Promise<void> {
 beforeAll(async () => {
   certs = await makeTestCerts();
   [tlsEtcd, authEtcd] = await Promise.all([startTlsEtcd(certs), startEtcd({ name: "auth0" })]);
+  await enableAuth(authEtcd.endpoint, AUTH_PREFIX);
 }, 90_000);
 
 afterAll(async () => {
@@ -148,9 +151,7 @@ describe("etcd with TLS client certificates (--client-cert-auth)", () => {
 
 describe("etcd with username/password authentication", () => {
   it("a user limited to the root prefix works; a wrong password or no user is refused with a typed, non-retryable error", async () => {
-    const rootPrefix = `/${uniqueName("auth")}`;
-    await enableAuth(authEtcd.endpoint, rootPrefix);
-    const base = { endpoints: [authEtcd.endpoint], rootPrefix };
+    const base = { endpoints: [authEtcd.endpoint], rootPrefix: AUTH_PREFIX };
     const ok = await roundTrip(etcdConfig({ ...base, username: "datenlord", password: USER_PASSWORD }));
     expect(ok?.blockId).toBe("ab".repeat(16));
     const wrong = await connectError(etcdConfig({ ...base, username: "datenlord", password: `${USER_PASSWORD}-x` }));
@@ -161,5 +162,21 @@ describe("etcd with username/password authentication", () => {
     expect(anonymous.code).toBe(ErrorCode.ETCD);
     const outside = await connectError(etcdConfig({ ...base, rootPrefix: `/${uniqueName("elsewhere")}`, username: "datenlord", password: USER_PASSWORD }));
     expect(outside.code).toBe(ErrorCode.ETCD);
+  });
+
+  it("lookups go on after etcd restarts and forgets the store's auth token: the token is renewed", async () => {
+    const config = etcdConfig({ endpoints: [authEtcd.endpoint], rootPrefix: AUTH_PREFIX, username: "datenlord", password: USER_PASSWORD });
+    const store = await EtcdMetadataStore.connect({ config });
+    try {
+      const descriptor: BlockDescriptor = { blockId: "cd".repeat(16), size: 1, checksum: 1, holders: ["n"], s3: false, createdAt: 1 };
+      await store.insertIfAbsent("ns", encodeKey("renew/prefix", 1024), descriptor);
+      const query = encodeKey("renew/prefix and more", 1024);
+      expect((await store.longestPrefix("ns", query))?.descriptor.blockId).toBe(descriptor.blockId);
+      await authEtcd.kill("SIGTERM"); // simple auth tokens live in etcd's memory only
+      await authEtcd.restart();
+      expect((await store.longestPrefix("ns", query))?.descriptor.blockId).toBe(descriptor.blockId);
+    } finally {
+      await store.close();
+    }
   });
 });

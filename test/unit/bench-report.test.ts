@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { interleave, pairedRange, roundOrder, summarize, type Round } from "../../bench/measure.js";
+import { balancedRounds, interleave, pairedRange, roundOrder, summarize, type Round } from "../../bench/measure.js";
 import { ratioOf, renderTable, targetMet, type BenchRow } from "../../bench/report.js";
 
 const round = (seconds: number, bytes: number, cpuSeconds?: number): Round => ({ seconds, ops: 10, bytes, ...(cpuSeconds === undefined ? {} : { cpuSeconds }) });
@@ -54,5 +54,12 @@ describe("bench report", () => {
     const result = await interleave(2, { a: round("a"), b: round("b") });
     expect(ran.join("")).toBe("abba");
     expect(result["a"]!.map((r) => r.seconds)).toEqual([1, 4]);
+  });
+
+  it("rounds a run up to whole periods of that order", () => {
+    expect([2, 3, 5, 6].map((n) => balancedRounds(7, n))).toEqual([8, 12, 10, 12]);
+    expect(balancedRounds(12, 6)).toBe(12);
+    expect(balancedRounds(3, 6)).toBe(6);
+    expect(balancedRounds(7, 1)).toBe(7);
   });
 });
