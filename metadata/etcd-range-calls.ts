@@ -1,7 +1,7 @@
 import { EtcdInvalidAuthTokenError, type Etcd3, type IRangeRequest, type IRangeResponse } from "etcd3";
 import { decodeRangeResponse, decodeRangeTxnResponse, encodeRangeRequest, encodeRangeTxn } from "./etcd-range-codec.js";
 
-/** gRPC call options (the deadline), typed through etcd3. */
+/** gRPC call options (the deadline), typed through etcd3 rather than a direct @grpc/grpc-js import. */
 export type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
 
 type Callback<R> = (err: Error | null, value?: R) => void;

@@ -3,9 +3,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { abortError, ErrorCode, isKvCacheError, type KvCacheError } from "../src/errors.js";
 import type { CacheMetrics } from "../src/metrics.js";
 import { mapEtcdError } from "./etcd-errors.js";
+import type { CallOptions } from "./etcd-range-calls.js";
 
-/** gRPC call options (the deadline), typed through etcd3 rather than a direct @grpc/grpc-js import. */
-type CallOptions = NonNullable<Parameters<Etcd3["kv"]["range"]>[1]>;
 
 /** Request kinds, as counted in kvcache_etcd_requests_total{op}. */
 export type EtcdOp = "range" | "txn" | "put" | "delete" | "lease" | "watch";

@@ -36,11 +36,6 @@ export class ProtoReader {
     return this.#varintNumber();
   }
 
-  /** A uint32 / enum / bool / small varint; larger values throw. */
-  uint(): number {
-    return this.#varintNumber();
-  }
-
   bool(): boolean {
     const start = this.#pos;
     this.#skipVarint();
