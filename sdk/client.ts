@@ -8,6 +8,7 @@ import type { Backend } from "./backend.js";
 import { writeBlock } from "./block-writer.js";
 import { deleteKey } from "./copies.js";
 import type { CoreDeps } from "./core.js";
+import { InFlight } from "../storage/in-flight.js";
 import { findPrefix, loadPrefix } from "./lookup.js";
 import { nodeStats } from "./node-stats.js";
 import type { SdkMetrics, SdkResult } from "./sdk-metrics.js";
@@ -37,7 +38,7 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
   readonly namespace: string;
   readonly #ctx: ClientContext;
   readonly #deps: CoreDeps;
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlight();
   #closing: Promise<void> | undefined;
 
   constructor(ctx: ClientContext) {
@@ -152,17 +153,13 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
   async #track<R>(op: T.SdkOp, work: () => Promise<R>, label: (r: R) => SdkResult): Promise<R> {
     this.#assertOpen();
     const startedAt = process.hrtime.bigint();
-    const running = work();
-    this.#inflight.add(running);
     try {
-      const result = await running;
+      const result = await this.#inflight.track(work());
       this.#ctx.metrics.record(op, label(result), startedAt);
       return result;
     } catch (err) {
       this.#ctx.metrics.record(op, "error", startedAt);
       throw err;
-    } finally {
-      this.#inflight.delete(running);
     }
   }
 
@@ -186,7 +183,7 @@ export class KvCacheClient extends EventEmitter<T.ClientEvents> implements Async
   }
 
   async #drain(): Promise<void> {
-    await Promise.allSettled([...this.#inflight]);
+    await this.#inflight.drain();
     this.#ctx.onClosed(this);
   }
 }

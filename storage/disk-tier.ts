@@ -3,6 +3,7 @@ import { ErrorCode, isKvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
 import { ChangeSignal } from "./change-signal.js";
+import { InFlight } from "./in-flight.js";
 import { DiskLayout, readBlockFile, removeFile, syncDir, writeBlockFile } from "./disk-files.js";
 import { nodeDiskFs, type DiskFs } from "./disk-fs.js";
 import { DiskIndex, type IndexEntry } from "./disk-index.js";
@@ -61,7 +62,7 @@ export class DiskTier implements BlockTier {
   readonly #metrics: CacheMetrics;
   readonly #locks = new KeyedLock();
   readonly #roomLock = new KeyedLock();
-  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #inflight = new InFlight();
   /** Wakes room-makers waiting for a lock release or a reservation to come back. */
   readonly #changed = new ChangeSignal();
   #closed = false;
@@ -144,7 +145,7 @@ export class DiskTier implements BlockTier {
   async close(): Promise<void> {
     this.#closed = true;
     this.#changed.notify();
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    await this.#inflight.drain();
   }
 
   async #read(id: BlockId): Promise<Block | undefined> {
@@ -266,15 +267,10 @@ export class DiskTier implements BlockTier {
 
   /** Lets close() wait for the operation, and counts its I/O failures. */
   #track<T>(work: Promise<T>): Promise<T> {
-    this.#inflight.add(work);
-    work.then(
-      () => this.#inflight.delete(work),
-      (err: unknown) => {
-        this.#inflight.delete(work);
-        if (isKvCacheError(err, ErrorCode.TIER_IO)) this.#metrics.backendErrors.inc({ backend: TIER, code: errorCodeOf(err) });
-      },
-    );
-    return work;
+    work.catch((err: unknown) => {
+      if (isKvCacheError(err, ErrorCode.TIER_IO)) this.#metrics.backendErrors.inc({ backend: TIER, code: errorCodeOf(err) });
+    });
+    return this.#inflight.track(work);
   }
 
   #counted(block: Block | undefined): Block | undefined {

@@ -5,6 +5,7 @@ import { decodeBlockTag } from "../block-tag.js";
 import type { CacheMetrics } from "../metrics.js";
 import type { LocationTracker } from "../../metadata/location-tracker.js";
 import type { BlockTier } from "../../storage/block-tier.js";
+import { InFlight } from "../../storage/in-flight.js";
 import type { Logger } from "./logger.js";
 
 export interface WriteThroughOptions {
@@ -35,10 +36,11 @@ const DEFAULT_MAX_QUEUED = 1024;
 export class WriteThrough {
   private readonly limit: LimitFunction;
   private readonly stopping = new AbortController();
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new InFlight();
 
   constructor(private readonly options: WriteThroughOptions) {
-    this.limit = pLimit(options.concurrency);
+    // Queued uploads are dropped at close: rejected, so close() does not wait on them forever.
+    this.limit = pLimit({ concurrency: options.concurrency, rejectOnClear: true });
   }
 
   /** Queues an upload of `block`; never throws (failures are logged and counted). */
@@ -50,15 +52,14 @@ export class WriteThrough {
       return;
     }
     const job = this.limit(() => this.upload(id, block));
-    this.inFlight.add(job);
-    void job.finally(() => this.inFlight.delete(job));
+    void this.inFlight.track(job);
   }
 
   /** Uploads still queued are dropped; those in flight finish (their marks are not retried). Idempotent. */
   async close(): Promise<void> {
     this.stopping.abort();
     this.limit.clearQueue();
-    await Promise.allSettled([...this.inFlight]);
+    await this.inFlight.drain();
   }
 
   private async upload(id: BlockId, block: Block): Promise<void> {
