@@ -1,7 +1,8 @@
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { KvCacheClient } from "../sdk/index.js";
 import { loadConfig, type ConfigOverrides } from "../src/config.js";
 import { makeS3Client } from "../storage/s3-client.js";
+import type { BaselineProcess } from "./baselines.js";
 import { balancedRounds, describe, interleave, measuredRound, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
@@ -17,6 +18,8 @@ export interface ColdDeps {
   /** A client on the cold node: its blocks go straight to S3 and are never promoted. */
   readonly client: KvCacheClient;
   readonly s3: NonNullable<ConfigOverrides["s3"]>;
+  /** Runs the raw GetObject rounds, in a process of its own. */
+  readonly baselines: BaselineProcess;
   readonly pids: { readonly sdk: readonly number[]; readonly raw: readonly number[] };
 }
 
@@ -40,10 +43,7 @@ export async function benchCold(deps: ColdDeps, s: ColdSettings): Promise<BenchR
       if (objects.length !== keys.length) throw new Error(`expected ${keys.length} new S3 objects, found ${objects.length}`);
       const ops = Math.max(s.concurrency * 2, s.blocks * 3);
       const sdk = (): Promise<Round> => measuredRound(deps.pids.sdk, () => runRound(ops, s.concurrency, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length));
-      const raw = (): Promise<Round> => measuredRound(deps.pids.raw, () => runRound(ops, s.concurrency, async (i) => {
-        const out = await s3.send(new GetObjectCommand({ Bucket: config.bucket, Key: objects[i % objects.length]! }));
-        return (await out.Body!.transformToByteArray()).length;
-      }));
+      const raw = (): Promise<Round> => measuredRound(deps.pids.raw, () => deps.baselines.round({ kind: "getObject", ops, concurrency: s.concurrency, s3: config, objects }));
       await interleave(1, { sdk, raw });
       const result = await interleave(balancedRounds(s.rounds, 2), { sdk, raw });
       const [mine, theirs] = [summarize(result["sdk"]!), summarize(result["raw"]!)];

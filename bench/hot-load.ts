@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
+import type { BaselineProcess } from "./baselines.js";
 import { balancedRounds, describe, interleave, KiB, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round, type Summary } from "./measure.js";
-import { RawTcpClient } from "./raw-tcp.js";
 import type { BenchRow } from "./report.js";
 
 export interface HotLoadSettings {
@@ -17,9 +17,11 @@ export interface HotLoadDeps {
   readonly client: KvCacheClient;
   /** The same cluster with sdk.sharedMemory off: every byte over TCP, as a client on another host would see it. */
   readonly tcpClient: KvCacheClient;
+  /** Stores the values Redis serves (untimed). */
   readonly redis: Redis;
-  readonly rawPort: number;
-  /** Processes whose CPU each contender's rounds are charged with (this process included). */
+  /** Runs the baselines' rounds: Redis GET and the raw sockets, in a process of their own. */
+  readonly baselines: BaselineProcess;
+  /** Processes whose CPU each contender's rounds are charged with. */
   readonly pids: { readonly sdk: readonly number[]; readonly redis: readonly number[]; readonly raw: readonly number[] };
 }
 
@@ -39,26 +41,13 @@ export function sizeLabel(size: number): string {
  * `concurrency` requests in flight each, rounds interleaved.
  */
 export async function benchHotLoad(deps: HotLoadDeps, s: HotLoadSettings): Promise<BenchRow[]> {
-  const open = (direct: boolean): Promise<RawTcpClient[]> => Promise.all(Array.from({ length: s.concurrency }, () => RawTcpClient.open(deps.rawPort, direct)));
-  const raws = { plain: await open(false), direct: await open(true) };
-  try {
-    const rows: BenchRow[] = [];
-    for (const size of s.sizes) rows.push(...(await benchSize(deps, raws, s, size)));
-    return rows;
-  } finally {
-    for (const r of [...raws.plain, ...raws.direct]) r.close();
-  }
+  const rows: BenchRow[] = [];
+  for (const size of s.sizes) rows.push(...(await benchSize(deps, s, size)));
+  return rows;
 }
 
-interface RawClients {
-  /** 'data' events: the plain Node socket, the ceiling the targets refer to. */
-  readonly plain: readonly RawTcpClient[];
-  /** net's onread into a reused buffer: what a Node socket moves when reads skip the chunk machinery. */
-  readonly direct: readonly RawTcpClient[];
-}
-
-async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, size: number): Promise<BenchRow[]> {
-  const runs = contenders(deps, raws, s, size, await storeBlocks(deps, size));
+async function benchSize(deps: HotLoadDeps, s: HotLoadSettings, size: number): Promise<BenchRow[]> {
+  const runs = contenders(deps, s, size, await storeBlocks(deps, size));
   await interleave(1, runs); // warm-up: connections, JIT
   const result = await interleave(balancedRounds(s.rounds, Object.keys(runs).length), runs);
   const [mine, into, tcp, theirs, ceiling, onread] = (["sdk", "into", "tcp", "redis", "raw", "direct"] as const).map((k) => summarize(result[k]!)) as [Summary, Summary, Summary, Summary, Summary, Summary];
@@ -82,18 +71,25 @@ async function benchSize(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings
   ];
 }
 
-/** One round of each contender: the SDK, Redis, and the raw socket read both ways. */
-function contenders(deps: HotLoadDeps, raws: RawClients, s: HotLoadSettings, size: number, keys: readonly string[]): Record<string, () => Promise<Round>> {
+/**
+ * One round of each contender: the SDK (three ways), Redis, and the raw socket
+ * read both ways: 'data' events (the plain Node socket, the ceiling the targets
+ * refer to) and net's onread into a reused buffer (what a Node socket moves when
+ * reads skip the chunk machinery).
+ */
+function contenders(deps: HotLoadDeps, s: HotLoadSettings, size: number, keys: readonly string[]): Record<string, () => Promise<Round>> {
   const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
   const round = (pids: readonly number[], op: (i: number, worker: number) => Promise<number>) => () => measuredRound(pids, () => runRound(ops, s.concurrency, op));
+  const elsewhere = (pids: readonly number[], request: Parameters<BaselineProcess["round"]>[0]) => () => measuredRound(pids, () => deps.baselines.round(request));
+  const { concurrency } = s;
   const buffers = Array.from({ length: s.concurrency }, () => Buffer.alloc(size));
   return {
     sdk: round(deps.pids.sdk, async (i) => (await deps.client.tryLoad(keys[i % keys.length]!))!.data.length),
     into: round(deps.pids.sdk, async (i, worker) => (await deps.client.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
     tcp: round(deps.pids.sdk, async (i, worker) => (await deps.tcpClient.tryLoad(keys[i % keys.length]!, { into: buffers[worker]! }))!.data.length),
-    redis: round(deps.pids.redis, async (i) => (await deps.redis.getBuffer(keys[i % keys.length]!))!.length),
-    raw: round(deps.pids.raw, (_, worker) => raws.plain[worker]!.fetch(size, keys.length)),
-    direct: round(deps.pids.raw, (_, worker) => raws.direct[worker]!.fetch(size, keys.length)),
+    redis: elsewhere(deps.pids.redis, { kind: "get", ops, concurrency, keys }),
+    raw: elsewhere(deps.pids.raw, { kind: "raw", ops, concurrency, size, blocks: keys.length, direct: false }),
+    direct: elsewhere(deps.pids.raw, { kind: "raw", ops, concurrency, size, blocks: keys.length, direct: true }),
   };
 }
 

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { KvCacheClient } from "../sdk/index.js";
+import type { BaselineProcess } from "./baselines.js";
 import { balancedRounds, describe, interleave, measuredRound, MiB, pairedRange, patternBytes, runRound, summarize, type Round } from "./measure.js";
 import { sizeLabel } from "./hot-load.js";
 import type { BenchRow } from "./report.js";
@@ -16,7 +16,8 @@ export interface InsertDeps {
   readonly client: KvCacheClient;
   /** sdk.sharedMemory off: PUT over TCP. */
   readonly tcpClient: KvCacheClient;
-  readonly redis: Redis;
+  /** Runs the Redis SET rounds, in a process of its own. */
+  readonly baselines: BaselineProcess;
   readonly pids: { readonly sdk: readonly number[]; readonly redis: readonly number[] };
 }
 
@@ -33,7 +34,8 @@ export async function benchInsert(deps: InsertDeps, s: InsertSettings): Promise<
 }
 
 async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Promise<BenchRow[]> {
-  const values = Array.from({ length: 16 }, (_, i) => patternBytes(7 * size + i, size));
+  const seed = 7 * size;
+  const values = Array.from({ length: 16 }, (_, i) => patternBytes(seed + i, size));
   const ops = Math.max(s.concurrency * 4, Math.round(s.bytesPerRound / size));
   let round = 0;
   const inserts = (client: KvCacheClient) => async (): Promise<Round> => {
@@ -48,10 +50,11 @@ async function benchSize(deps: InsertDeps, s: InsertSettings, size: number): Pro
     return result;
   };
   const [sdk, tcp] = [inserts(deps.client), inserts(deps.tcpClient)];
+  // The same values (same seed), SET under fresh keys that are unlinked after each round, untimed.
   const redis = async (): Promise<Round> => {
-    const keys = Array.from({ length: ops }, (_, i) => `bench/insert/${size}/${round}/${i}`);
-    const result = await measuredRound(deps.pids.redis, () => runRound(ops, s.concurrency, async (i) => (await deps.redis.set(keys[i]!, values[i % values.length]!), size)));
-    await deps.redis.unlink(...keys);
+    const prefix = `bench/insert/${size}/${round++}/`;
+    const result = await measuredRound(deps.pids.redis, () => deps.baselines.round({ kind: "set", ops, concurrency: s.concurrency, prefix, size, seed }));
+    await deps.baselines.unlink(prefix, ops);
     return result;
   };
   await interleave(1, { sdk, tcp, redis }); // warm-up

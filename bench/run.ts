@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
 import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
+import { BaselineProcess } from "./baselines.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
 import { startEnvironment, Stopper, type BenchEnvironment } from "./environment.js";
@@ -50,29 +51,39 @@ async function main(): Promise<void> {
   log(`wrote ${RESULTS}latest.json`);
 }
 
+/** Runs the planned sections, with the baselines' clients in a process of their own (bench/baselines.ts). */
 async function runSections(plan: BenchPlan, env: BenchEnvironment): Promise<BenchRow[]> {
+  const baselines = await BaselineProcess.start({ redisPort: env.redis.port, rawPort: env.raw.port, connections: plan.hot.concurrency });
+  try {
+    return await measure(plan, env, baselines);
+  } finally {
+    await baselines.stop();
+  }
+}
+
+async function measure(plan: BenchPlan, env: BenchEnvironment, baselines: BaselineProcess): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const section = async (name: string, run: () => Promise<BenchRow[]>): Promise<void> => {
     log(`${name}…`);
     rows.push(...(await run()));
   };
-  const redis = new Redis({ port: env.redis.port, host: "127.0.0.1" });
+  const redis = new Redis({ port: env.redis.port, host: "127.0.0.1" }); // stores the values Redis serves, untimed
   const self = process.pid;
   const cluster = [self, ...env.hotNodes.map((n) => n.pid), env.etcd.pid];
-  const pids = { sdk: cluster, redis: [self, env.redis.pid], raw: [self, env.raw.pid] };
+  const pids = { sdk: cluster, redis: [baselines.pid, env.redis.pid], raw: [baselines.pid, env.raw.pid] };
   await using hotSdk = new DatenLordSDK({ env: {}, options: env.hot });
   const hot = await hotSdk.connect();
   await using tcpSdk = new DatenLordSDK({ env: {}, options: { ...env.hot, sdk: { ...env.hot.sdk, sharedMemory: false } } });
   const tcpClient = await tcpSdk.connect();
   try {
-    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, tcpClient, redis, rawPort: env.raw.port, pids }, plan.hot));
-    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, tcpClient, redis, pids }, plan.insert));
+    if (plan.sections.has("hot")) await section("hot-tier load", () => benchHotLoad({ client: hot, tcpClient, redis, baselines, pids }, plan.hot));
+    if (plan.sections.has("insert")) await section("insert", () => benchInsert({ client: hot, tcpClient, baselines, pids }, plan.insert));
     if (plan.sections.has("lookup")) await section("lookup", () => withOwnEtcds((startEtcd) => benchLookup({ startEtcd }, plan.lookup)));
   } finally {
     redis.disconnect();
   }
   if (plan.sections.has("embedded")) await section("embedded mode", () => benchEmbedded(plan.embedded));
-  if (plan.sections.has("cold")) await section("cold path", () => withClient(env.cold, (client) => benchCold({ client, s3: env.s3Config, pids: { sdk: [process.pid, env.coldNode.pid, env.etcd.pid, env.s3.pid], raw: [process.pid, env.s3.pid] } }, plan.cold)));
+  if (plan.sections.has("cold")) await section("cold path", () => withClient(env.cold, (client) => benchCold({ client, s3: env.s3Config, baselines, pids: { sdk: [process.pid, env.coldNode.pid, env.etcd.pid, env.s3.pid], raw: [baselines.pid, env.s3.pid] } }, plan.cold)));
   if (plan.sections.has("llama")) await section("llama TTFT", () => benchLlama(plan.llama, env.s3Config));
   return rows;
 }
