@@ -3,11 +3,11 @@ import { ErrorCode, isKvCacheError } from "../src/errors.js";
 import { CacheMetrics } from "../src/metrics.js";
 import type { BlockTier, CorruptionHandler, EvictionHandler, TierOptions, TierStats } from "./block-tier.js";
 import { ChangeSignal } from "./change-signal.js";
-import { InFlight } from "./in-flight.js";
 import { DiskLayout, readBlockFile, removeFile, syncDir, writeBlockFile } from "./disk-files.js";
 import { nodeDiskFs, type DiskFs } from "./disk-fs.js";
 import { DiskIndex, type IndexEntry } from "./disk-index.js";
 import { restoreDirectory } from "./disk-restore.js";
+import { InFlight } from "./in-flight.js";
 import { KeyedLock } from "./keyed-lock.js";
 import { assertCapacity, assertStorable, countRead, deleteEach, errorCodeOf, getEach, guardBatch, guardIdOp, guardOp, notifyCorrupt, putEach, runEvictionHandler } from "./tier-support.js";
 
