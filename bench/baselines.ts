@@ -1,9 +1,3 @@
-import { fork, type ChildProcess } from "node:child_process";
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
-import type { S3Config } from "../src/config.js";
-import type { Round } from "./measure.js";
-
 /**
  * The baselines' clients — Redis through ioredis, the raw loopback sockets and
  * the AWS SDK's GetObject — run in a process of their own (bench/baseline-worker.ts),
@@ -14,6 +8,13 @@ import type { Round } from "./measure.js";
  * fixed. Each round is timed inside the worker; the bench charges it the
  * worker's CPU and its server's.
  */
+import { fork, type ChildProcess } from "node:child_process";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { S3Config } from "../src/config.js";
+import type { Round } from "./measure.js";
+
+/** How the worker is opened: which servers its clients connect to. */
 export interface BaselineOpen {
   /** redis-server's port; without it, Redis rounds fail. */
   readonly redisPort?: number;
@@ -87,14 +88,14 @@ export class BaselineProcess {
     const worker = fileURLToPath(new URL(`./baseline-worker${extension}`, import.meta.url));
     const execArgv = extension === ".ts" ? ["--import", "tsx"] : [];
     const child = fork(worker, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv, env: { ...process.env, ...KEEP_FREED_MEMORY } });
-    const process_ = new BaselineProcess(child);
+    const baselines = new BaselineProcess(child);
     try {
-      await process_.#ask({ kind: "open", ...open });
+      await baselines.#ask({ kind: "open", ...open });
     } catch (err) {
-      await process_.stop();
+      await baselines.stop();
       throw err;
     }
-    return process_;
+    return baselines;
   }
 
   get pid(): number {
