@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { S3Config } from "../src/config.js";
+import { KEEP_FREED_MEMORY } from "./allocator.js";
 import type { Round } from "./measure.js";
 
 /** How the worker is opened: which servers its clients connect to. */
@@ -42,17 +43,6 @@ export type BaselineMessage = BaselineRequest & { readonly id: number };
 
 export type BaselineReply = { readonly id: number; readonly round?: Round; readonly error?: string };
 
-/**
- * glibc told to keep the memory it frees (no trimming, no mmap per large block).
- * A process that does nothing but receive 1 MiB replies otherwise hands much of
- * it back and faults it in again: measured in the worker, 12 – 36 page faults and
- * 1.1 – 2.1 ms of CPU per 1 MiB GET, where the same client in a process with more
- * allocation behind it took 0.3 – 0.6 faults and 0.5 – 0.7 ms; on this VM a page
- * handed back costs a trip to the host when touched again. Unchecked, the
- * baselines swung between runs (Redis GET 0.47 – 2.01 GB/s, the raw socket 0.55 –
- * 3.75): the worker gets the allocator a long-running client would have.
- */
-const KEEP_FREED_MEMORY = { MALLOC_MMAP_THRESHOLD_: String(128 * 1024 * 1024), MALLOC_TRIM_THRESHOLD_: String(16 * 1024 * 1024 * 1024) };
 
 type Pending = { resolve: (round: Round | undefined) => void; reject: (err: Error) => void };
 

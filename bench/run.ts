@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
 import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
+import { hasAllocatorSettings, KEEP_FREED_MEMORY, rerunWithAllocatorSettings } from "./allocator.js";
 import { BaselineProcess } from "./baselines.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
@@ -114,10 +115,17 @@ function machine(plan: BenchPlan, before: number[], after: number[], seconds: nu
     loadAverage: { before: before.map((l) => Number(l.toFixed(2))), after: after.map((l) => Number(l.toFixed(2))) },
     seconds,
     sharedMemory,
+    /** glibc settings every process of the run started with (bench/allocator.ts). */
+    allocator: KEEP_FREED_MEMORY,
   };
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (hasAllocatorSettings(process.env)) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+} else {
+  // Every process of the run, this one included, gets the same allocator (bench/allocator.ts).
+  process.exitCode = await rerunWithAllocatorSettings();
+}
