@@ -6,6 +6,7 @@
  * (etcd and redis-server bring allocators of their own and ignore them.)
  */
 import { spawn } from "node:child_process";
+import { constants } from "node:os";
 
 /**
  * glibc told to keep the memory it frees (no trimming, no mmap per large block).
@@ -45,11 +46,8 @@ export function rerunWithAllocatorSettings(): Promise<number> {
     child.once("error", reject);
     child.once("exit", (code, signal) => {
       process.off("SIGINT", onInt).off("SIGTERM", onTerm);
-      resolve(code ?? 128 + (signal === null ? 0 : signalNumber(signal)));
+      resolve(code ?? 128 + (signal === null ? 0 : constants.signals[signal]));
     });
   });
 }
 
-function signalNumber(signal: NodeJS.Signals): number {
-  return { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 }[signal as string] ?? 1;
-}
