@@ -9,6 +9,8 @@ import { cpus, loadavg, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { DatenLordSDK, type ConfigOverrides, type KvCacheClient } from "../sdk/index.js";
+import { checksumImplementation } from "../src/checksum.js";
+import { nativeStatus } from "../src/native.js";
 import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
 import { hasAllocatorSettings, KEEP_FREED_MEMORY, rerunWithAllocatorSettings } from "./allocator.js";
 import { BaselineProcess } from "./baselines.js";
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000, env.hotSharedMemory);
   console.log(renderTable(rows));
   const { sharedMemory: shm } = context;
-  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages})`);
+  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages}); native fast path: ${context.native}, CRC-32: ${context.checksum}`);
   await mkdir(RESULTS, { recursive: true });
   await writeFile(`${RESULTS}latest.json`, JSON.stringify(resultDocument(rows, context), null, 2));
   log(`wrote ${RESULTS}latest.json`);
@@ -117,6 +119,9 @@ function machine(plan: BenchPlan, before: number[], after: number[], seconds: nu
     sharedMemory,
     /** glibc settings every process of the run started with (bench/allocator.ts). */
     allocator: KEEP_FREED_MEMORY,
+    /** The native fast path (src/native.ts) and the CRC-32 in use: a run without them reads slower. */
+    native: nativeStatus,
+    checksum: checksumImplementation,
   };
 }
 

@@ -1,16 +1,18 @@
 import fs from "node:fs";
 import type { Block, BlockId } from "../src/block.js";
-import { checksumMatches } from "../src/checksum.js";
+import { checksumOf } from "../src/checksum.js";
 import type { CacheMetrics } from "../src/metrics.js";
 import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { abortError, ErrorCode, isKvCacheError } from "../src/errors.js";
-import { readFully, readFullySync, writeFully, writeFullySync } from "../src/positional-io.js";
+import { readFully, writeFully, writeFullySync } from "../src/positional-io.js";
 import { SHARED_HEADER_BYTES, sharedHeaderMatches, sharedHeaderSlots, type SharedMemoryFile } from "../src/shared-memory-file.js";
 import { MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "../src/wire/protocol.js";
+import { nativeFastPath, type NativeFastPath } from "../src/native.js";
 import { InFlight } from "../storage/in-flight.js";
 import { DeferredBatch } from "./deferred-batch.js";
 import { DirectoryReader, type ListedRead } from "./directory-reader.js";
 import type { PeerClient } from "./peer-client.js";
+import { openSharedFileReader, type SharedFileReader } from "./shared-file-reader.js";
 
 export interface SharedMemoryPeerOptions {
   /** The node's TCP client: LOCATE and RELEASE go through it, and everything the shared file cannot serve. */
@@ -39,6 +41,8 @@ const INLINE_BYTES = 4 * 1024 * 1024;
 /** An opened shared memory file: writable when this process may write it (then blocks are also written there). */
 export interface SharedFileHandle {
   readonly fd: number;
+  /** Reads of the file: mapped when the native fast path is built, else pread. */
+  readonly reader: SharedFileReader;
   readonly writable: boolean;
   /** Home slots of the file's directory (src/shared-directory.ts). */
   readonly directorySlots: number;
@@ -47,16 +51,18 @@ export interface SharedFileHandle {
 /**
  * Opens a node's advertised shared memory file when this process can, and it
  * is that node's (its header carries the advertised token: same host, same
- * file). Otherwise undefined, and the node is reached over TCP.
+ * file). Otherwise undefined, and the node is reached over TCP. Reads go
+ * through a mapping of the file when `native` (the native fast path, by
+ * default this process's when built) is given.
  */
-export function openSharedMemoryFile(file: SharedMemoryFile): SharedFileHandle | undefined {
+export function openSharedMemoryFile(file: SharedMemoryFile, native: NativeFastPath | undefined = nativeFastPath): SharedFileHandle | undefined {
   for (const [flags, writable] of [["r+", true], ["r", false]] as const) {
     let fd: number | undefined;
     try {
       fd = fs.openSync(file.path, flags);
       const header = Buffer.alloc(SHARED_HEADER_BYTES);
       if (fs.readSync(fd, header, 0, header.length, 0) === header.length && sharedHeaderMatches(header, file.token)) {
-        return { fd, writable, directorySlots: sharedHeaderSlots(header) };
+        return { fd, reader: openSharedFileReader(fd, native), writable, directorySlots: sharedHeaderSlots(header) };
       }
     } catch {
       // Another host's path, another user's file, a node that has gone: TCP it is.
@@ -87,6 +93,7 @@ export class SharedMemoryPeer implements BlockPeer {
   readonly nodeId: string;
   readonly #client: PeerClient;
   readonly #fd: number;
+  readonly #reader: SharedFileReader;
   readonly #directory: DirectoryReader;
   /** Whether blocks are written through the file (RESERVE, pwrite, COMMIT); off when not writable or the node refused. */
   #writes: boolean;
@@ -100,7 +107,8 @@ export class SharedMemoryPeer implements BlockPeer {
     this.nodeId = options.client.nodeId;
     this.#client = options.client;
     this.#fd = options.file.fd;
-    this.#directory = new DirectoryReader((bytes, position) => readFullySync(this.#fd, bytes, position), options.file.directorySlots, INLINE_BYTES);
+    this.#reader = options.file.reader;
+    this.#directory = new DirectoryReader(this.#reader, options.file.directorySlots, INLINE_BYTES);
     this.#writes = options.file.writable;
     this.#metrics = options.metrics;
     // Neither needs a retry when it fails (the node went away): the node ends
@@ -122,14 +130,15 @@ export class SharedMemoryPeer implements BlockPeer {
     }
     const into = options?.into;
     const data = into !== undefined && into.length >= where.length ? into.subarray(0, where.length) : Buffer.allocUnsafe(where.length);
+    let checksum: number;
     try {
-      await this.#transfer(readFully, readFullySync, data, where.offset);
+      checksum = await this.#read(data, where.offset);
     } catch {
       return this.#client.get(id, options);
     } finally {
       this.#releases.add(where.lease);
     }
-    if (!checksumMatches(data, where.checksum)) {
+    if (checksum !== where.checksum >>> 0) {
       this.#metrics?.checksumFailures.inc({ tier: TIER });
       return this.#client.get(id, options);
     }
@@ -182,7 +191,7 @@ export class SharedMemoryPeer implements BlockPeer {
       return this.#client.put(id, block, options);
     }
     try {
-      await this.#transfer(writeFully, writeFullySync, block.data, where.offset);
+      await this.#write(block.data, where.offset);
     } catch {
       this.#releases.add(where.lease);
       return this.#client.put(id, block, options);
@@ -213,24 +222,28 @@ export class SharedMemoryPeer implements BlockPeer {
     await Promise.all([this.#releases.drain(), this.#touches.drain()]);
     await this.#client.close();
     await this.#fileOps.drain();
+    this.#reader.close();
     fs.closeSync(this.#fd);
   }
 
-  /**
-   * One read or write of the file. The file is on a memory file system, so a
-   * transfer is a memory copy: up to {@link INLINE_BYTES} it is done on this
-   * thread, which costs less than a trip through libuv's threadpool (measured:
-   * about 0.1 ms less CPU per 1 MiB load) and blocks the loop no longer than
-   * copying a buffer of that size would.
+  /*
+   * The file is on a memory file system, so a transfer is a memory copy: up to
+   * INLINE_BYTES it is done on this thread, which costs less than a trip
+   * through libuv's threadpool (measured: about 0.1 ms less CPU per 1 MiB
+   * load) and blocks the loop no longer than copying a buffer of that size
+   * would. Larger ones go through the threadpool.
    */
-  async #transfer(
-    async: (fd: number, bytes: Uint8Array, position: number) => Promise<void>,
-    inline: (fd: number, bytes: Uint8Array, position: number) => void,
-    bytes: Uint8Array,
-    position: number,
-  ): Promise<void> {
-    if (bytes.length <= INLINE_BYTES) inline(this.#fd, bytes, position);
-    else await this.#fileOps.track(async(this.#fd, bytes, position));
+
+  /** Fills `data` from the file at `position` and returns its CRC-32. */
+  async #read(data: Uint8Array, position: number): Promise<number> {
+    if (data.length <= INLINE_BYTES) return this.#reader.readChecksummed(data, position);
+    await this.#fileOps.track(readFully(this.#fd, data, position));
+    return checksumOf(data);
+  }
+
+  async #write(data: Uint8Array, position: number): Promise<void> {
+    if (data.length <= INLINE_BYTES) writeFullySync(this.#fd, data, position);
+    else await this.#fileOps.track(writeFully(this.#fd, data, position));
   }
 }
 

@@ -26,7 +26,8 @@ export interface SharedMemoryFile {
 
 export const SHARED_HEADER_BYTES = 4096;
 const MAGIC = 0x444c534d; // "DLSM"
-const VERSION = 2;
+/** 3: the header and directory are written in full at creation, so the file can be mapped (storage/shared-file-lifecycle.ts). */
+const VERSION = 3;
 const TOKEN_BYTES = 16;
 const FILE_PREFIX = "datenlordsdk-";
 const FILE_SUFFIX = ".memory";

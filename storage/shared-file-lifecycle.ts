@@ -2,11 +2,12 @@ import fs, { promises as fsp } from "node:fs";
 import { promisify } from "node:util";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import { writeFully } from "../src/positional-io.js";
-import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, sharedBlocksOffset, type SharedMemoryFile } from "../src/shared-memory-file.js";
+import { encodeSharedHeader, newSharedMemoryFile, processIsAlive, removeStaleSharedFiles, SHARED_HEADER_BYTES, sharedBlocksOffset, type SharedMemoryFile } from "../src/shared-memory-file.js";
 
 const open = promisify(fs.open);
 const close = promisify(fs.close);
 const ftruncate = promisify(fs.ftruncate);
+const ZERO_CHUNK_BYTES = 1024 * 1024;
 
 /** A shared memory tier's file, open. */
 export interface OpenSharedFile {
@@ -20,6 +21,13 @@ export interface OpenSharedFile {
  * region, sparse until written), first removing files
  * left there by dead processes. A directory that is missing or has less room
  * than the capacity is refused with ERR_INVALID_ARGUMENT naming it.
+ *
+ * The header and directory are written in full (zeros), never left as holes,
+ * and the file is sized once here and never shrinks: SDKs on this host may map
+ * it (sdk/shared-file-reader.ts), and a mapped read of a hole would allocate
+ * its page (or raise SIGBUS when the file system is full), a read past the end
+ * would raise SIGBUS. Block bytes are read only once listed, after they are
+ * written.
  */
 export async function createSharedFile(directory: string, capacityBytes: number, directorySlots: number): Promise<OpenSharedFile> {
   const size = sharedBlocksOffset(directorySlots) + capacityBytes;
@@ -31,6 +39,7 @@ export async function createSharedFile(directory: string, capacityBytes: number,
   });
   try {
     await writeFully(fd, encodeSharedHeader(file.token, directorySlots), 0);
+    await writeZeros(fd, SHARED_HEADER_BYTES, sharedBlocksOffset(directorySlots));
     await ftruncate(fd, size);
   } catch (err) {
     await close(fd).catch(() => undefined);
@@ -50,6 +59,12 @@ export async function removeSharedFile(open: OpenSharedFile, onError: (err: unkn
 export function sharedFileError(op: string, path: string, cause: unknown): KvCacheError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new KvCacheError(ErrorCode.TIER_IO, `shared memory tier ${op} failed on ${path}: ${reason}`, { cause, details: { tier: "memory", path } });
+}
+
+/** Zeros over [from, to) of the file, 1 MiB at a time (a directory is up to 64 MiB). */
+async function writeZeros(fd: number, from: number, to: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(ZERO_CHUNK_BYTES, to - from));
+  for (let at = from; at < to; at += zeros.length) await writeFully(fd, zeros.subarray(0, Math.min(zeros.length, to - at)), at);
 }
 
 async function checkDirectory(directory: string, fileBytes: number): Promise<void> {

@@ -2,6 +2,7 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checksumImplementation, checksumMatches, checksumOf } from "../../src/checksum.js";
+import { cpuRunsFoldedCrc } from "../helpers/cpu-flags.js";
 
 describe("checksum", () => {
   it("is CRC-32 (IEEE): the check value, and zlib's result on any bytes and offsets", () => {
@@ -14,8 +15,18 @@ describe("checksum", () => {
     }), { numRuns: 500 });
   });
 
-  it("uses the native implementation on linux-x64, where its prebuilt binary ships", () => {
-    if (process.platform === "linux" && process.arch === "x64") expect(checksumImplementation).toBe("native");
+  it("uses this package's folded CRC where the CPU runs it, else @node-rs/crc32's on linux-x64, where its prebuilt binary ships", () => {
+    if (cpuRunsFoldedCrc()) expect(checksumImplementation, "the native fast path is not built: run npm run build:native (needs python3, make, g++)").toBe("simd");
+    else if (process.platform === "linux" && process.arch === "x64") expect(checksumImplementation).toBe("native");
     else expect(["native", "zlib"]).toContain(checksumImplementation);
+  });
+
+  it("is the same function in every implementation: long inputs cross the folded loop's 256-byte steps", () => {
+    const big = Buffer.alloc((1 << 20) + 77);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+    for (const length of [255, 256, 257, 511, 512, 4096 + 13, 65536, big.length]) {
+      expect(checksumOf(big.subarray(0, length))).toBe(zlibCrc32(big.subarray(0, length)) >>> 0);
+      expect(checksumOf(big.subarray(3, length))).toBe(zlibCrc32(big.subarray(3, length)) >>> 0);
+    }
   });
 });

@@ -76,6 +76,16 @@ describe("SharedMemoryTier", () => {
     expect(existsSync(tier.file.path)).toBe(false);
   });
 
+  it("writes its header and directory in full at creation (no holes a client's mapping could fault on); the block region stays sparse", async () => {
+    const capacityBytes = 64 * 1024 * 1024;
+    const { tier } = await openTier({ capacityBytes });
+    const stat = await fsp.stat(tier.file.path);
+    const written = sharedBlocksOffset(directorySlots(capacityBytes));
+    expect(stat.blocks * 512).toBeGreaterThanOrEqual(written);
+    expect(stat.blocks * 512).toBeLessThan(written + capacityBytes / 2);
+    expect((await fileBytes(tier, SHARED_HEADER_BYTES, written - SHARED_HEADER_BYTES)).every((b) => b === 0)).toBe(true);
+  });
+
   it("has clients accept only a header with its token and a power-of-two directory", () => {
     const token = "ab".repeat(16);
     expect(sharedHeaderMatches(encodeSharedHeader(token, 1024), token)).toBe(true);
