@@ -5,6 +5,8 @@
 // (everything works without the addon, shared-memory reads and checksums only
 // slower), with --strict it is an error.
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const strict = process.argv.includes("--strict");
@@ -12,6 +14,10 @@ const directory = fileURLToPath(new URL("../src/native/", import.meta.url));
 // npm tells its scripts where its own node-gyp is; otherwise one on PATH.
 const gyp = process.env.npm_config_node_gyp;
 const [command, args] = gyp ? [process.execPath, [gyp, "rebuild"]] : ["node-gyp", ["rebuild"]];
+// Node's own headers when it was installed with them (Debian's nodejs, the official tarballs):
+// otherwise node-gyp downloads them, which needs the internet.
+const prefix = path.resolve(path.dirname(process.execPath), "..");
+if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, "include/node/common.gypi"))) args.push(`--nodedir=${prefix}`);
 const result = spawnSync(command, args, { cwd: directory, stdio: ["ignore", "inherit", "inherit"] });
 if (result.status !== 0) {
   const why = result.error?.message ?? `exit code ${result.status ?? result.signal}`;
