@@ -6,8 +6,8 @@ import type { BlockPeer, PeerOptions, PeerStats } from "../src/peer.js";
 import { abortError, ErrorCode, isKvCacheError } from "../src/errors.js";
 import { readFully, writeFully, writeFullySync } from "../src/positional-io.js";
 import { SHARED_HEADER_BYTES, sharedHeaderMatches, sharedHeaderSlots, type SharedMemoryFile } from "../src/shared-memory-file.js";
-import { MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "../src/wire/protocol.js";
 import { nativeFastPath, type NativeFastPath } from "../src/native.js";
+import { MAX_LEASES_PER_FRAME, MAX_TOUCHES_PER_FRAME } from "../src/wire/protocol.js";
 import { InFlight } from "../storage/in-flight.js";
 import { DeferredBatch } from "./deferred-batch.js";
 import { DirectoryReader, type ListedRead } from "./directory-reader.js";
@@ -226,15 +226,14 @@ export class SharedMemoryPeer implements BlockPeer {
     fs.closeSync(this.#fd);
   }
 
-  /*
-   * The file is on a memory file system, so a transfer is a memory copy: up to
-   * INLINE_BYTES it is done on this thread, which costs less than a trip
-   * through libuv's threadpool (measured: about 0.1 ms less CPU per 1 MiB
+  /**
+   * Fills `data` from the file at `position` and returns its CRC-32. The file
+   * is on a memory file system, so a transfer is a memory copy: up to
+   * {@link INLINE_BYTES} it is done on this thread, which costs less than a
+   * trip through libuv's threadpool (measured: about 0.1 ms less CPU per 1 MiB
    * load) and blocks the loop no longer than copying a buffer of that size
-   * would. Larger ones go through the threadpool.
+   * would. Larger ones go through the threadpool; so do writes (`#write`).
    */
-
-  /** Fills `data` from the file at `position` and returns its CRC-32. */
   async #read(data: Uint8Array, position: number): Promise<number> {
     if (data.length <= INLINE_BYTES) return this.#reader.readChecksummed(data, position);
     await this.#fileOps.track(readFully(this.#fd, data, position));

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 
 /**
  * The native fast path (src/native/datenlord_native.c, built by `npm install`
@@ -41,7 +42,7 @@ function loadAddon(): { readonly addon: NativeFastPath | undefined; readonly sta
   const file = CANDIDATES.map((candidate) => new URL(candidate, import.meta.url)).find((url) => existsSync(url));
   if (file === undefined) return { addon: undefined, status: "not built" };
   try {
-    const addon = require(file.pathname) as NativeFastPath;
+    const addon = require(fileURLToPath(file)) as NativeFastPath;
     // The check value of CRC-32: an addon that computes anything else is not used.
     if (addon.crc32(Buffer.from("123456789")) !== 0xcbf43926) return { addon: undefined, status: "failed" };
     return { addon, status: "loaded" };

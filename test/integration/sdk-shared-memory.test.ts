@@ -3,9 +3,9 @@ import { existsSync, promises as fsp, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { ConfigOverrides } from "../../sdk/index.js";
 import { directoryHugePages } from "../../src/huge-pages.js";
-import { nativeStatus } from "../../src/native.js";
 import { sharedBlocksOffset, sharedHeaderSlots } from "../../src/shared-memory-file.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
+import { requireNativeFastPath } from "../helpers/native-fast-path.js";
 import { nodeCluster, sdkClient, type NodeCluster } from "../helpers/node-fixtures.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -74,7 +74,7 @@ describe("SDK through a node's shared memory file", () => {
     }
     expect(await shared.sharedHits()).toBe(8);
     // Read through a mapping of the node's file (this process is the SDK's).
-    expect(nativeStatus, "the native fast path is not built: run npm run build:native (needs python3, make, g++)").toBe("loaded");
+    requireNativeFastPath();
     expect(readFileSync("/proc/self/maps", "utf8")).toContain(info!.sharedMemory!.path);
     // Found through the file's directory: no LOCATE, no GET. The node hears of the reads in a TOUCH.
     expect(await nodeOps(node.adminUrl, "node_locate")).toBe(0);

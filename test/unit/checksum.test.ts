@@ -2,7 +2,7 @@ import { crc32 as zlibCrc32 } from "node:zlib";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { checksumImplementation, checksumMatches, checksumOf } from "../../src/checksum.js";
-import { cpuRunsFoldedCrc } from "../helpers/cpu-flags.js";
+import { cpuRunsFoldedCrc, NATIVE_MISSING } from "../helpers/native-fast-path.js";
 
 describe("checksum", () => {
   it("is CRC-32 (IEEE): the check value, and zlib's result on any bytes and offsets", () => {
@@ -16,7 +16,7 @@ describe("checksum", () => {
   });
 
   it("uses this package's folded CRC where the CPU runs it, else @node-rs/crc32's on linux-x64, where its prebuilt binary ships", () => {
-    if (cpuRunsFoldedCrc()) expect(checksumImplementation, "the native fast path is not built: run npm run build:native (needs python3, make, g++)").toBe("simd");
+    if (cpuRunsFoldedCrc()) expect(checksumImplementation, NATIVE_MISSING).toBe("simd");
     else if (process.platform === "linux" && process.arch === "x64") expect(checksumImplementation).toBe("native");
     else expect(["native", "zlib"]).toContain(checksumImplementation);
   });

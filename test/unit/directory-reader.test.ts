@@ -7,7 +7,7 @@ import { SHARED_HEADER_BYTES, sharedHeaderSlots } from "../../src/shared-memory-
 import { SharedMemoryTier } from "../../storage/shared-memory-tier.js";
 import { DirectoryReader, type DirectoryFile } from "../../sdk/directory-reader.js";
 import { MappedReader, PreadReader, type SharedFileReader } from "../../sdk/shared-file-reader.js";
-import { nativeFastPath, nativeStatus } from "../../src/native.js";
+import { requireNativeFastPath } from "../helpers/native-fast-path.js";
 import { sampleBlock } from "../contract/tier-contract.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
 
@@ -25,10 +25,7 @@ afterEach(async () => {
 /** How the client reads the file: both readers the SDK has (mapped needs the native fast path, and fails without it). */
 const FILE_READERS: Record<SharedFileReader["kind"], (fd: number) => SharedFileReader> = {
   pread: (fd) => new PreadReader(fd),
-  mapped: (fd) => {
-    expect(nativeStatus, "the native fast path is not built: run npm run build:native (needs python3, make, g++)").toBe("loaded");
-    return new MappedReader(nativeFastPath!, fd, fs.fstatSync(fd).size);
-  },
+  mapped: (fd) => new MappedReader(requireNativeFastPath(), fd, fs.fstatSync(fd).size),
 };
 
 /**

@@ -2,15 +2,8 @@ import fs from "node:fs";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
-import { nativeFastPath, nativeStatus, type NativeFastPath } from "../../src/native.js";
-import { cpuRunsFoldedCrc } from "../helpers/cpu-flags.js";
+import { cpuRunsFoldedCrc, requireNativeFastPath as addon } from "../helpers/native-fast-path.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
-
-/** The addon, or a failure saying how to build it: these tests never pass without it. */
-function addon(): NativeFastPath {
-  expect(nativeStatus, "the native fast path is not built: run npm run build:native (needs python3, make and g++; Debian: apt-get install -y python3 make g++)").toBe("loaded");
-  return nativeFastPath!;
-}
 
 const dirs: string[] = [];
 afterEach(async () => {

@@ -2,18 +2,14 @@ import fs from "node:fs";
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { MappedReader, openSharedFileReader, PreadReader, type SharedFileReader } from "../../sdk/shared-file-reader.js";
-import { nativeFastPath, nativeStatus, type NativeFastPath } from "../../src/native.js";
+import type { NativeFastPath } from "../../src/native.js";
+import { requireNativeFastPath as native } from "../helpers/native-fast-path.js";
 import { makeTempDir, removeDir } from "../helpers/temp-dir.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-function native(): NativeFastPath {
-  expect(nativeStatus, "the native fast path is not built: run npm run build:native (needs python3, make, g++)").toBe("loaded");
-  return nativeFastPath!;
-}
 
 async function file(bytes: Uint8Array): Promise<number> {
   const dir = await makeTempDir();
