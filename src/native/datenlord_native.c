@@ -27,7 +27,6 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <errno.h>
-#include <immintrin.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +65,8 @@ static uint32_t crc_table(uint32_t c, const uint8_t *s, uint8_t *d, size_t n) {
   return c;
 }
 
+#if defined(__x86_64__)
+#include <immintrin.h>
 #define SIMD __attribute__((target("avx512f,avx512bw,vpclmulqdq")))
 
 SIMD static inline __m512i fold(__m512i a, __m512i k) {
@@ -100,6 +101,12 @@ SIMD static uint32_t crc_simd(uint32_t c, const uint8_t *s, uint8_t *d, size_t n
   _mm512_storeu_si512(last, a);
   return crc_table(crc_table(0, last, NULL, sizeof last), s + p, d == NULL ? NULL : d + p, n - p);
 }
+#else
+/* Other architectures: the table only (`simd` is false there, so src/native.ts uses @node-rs/crc32). */
+static uint32_t crc_simd(uint32_t c, const uint8_t *s, uint8_t *d, size_t n) {
+  return crc_table(c, s, d, n);
+}
+#endif
 
 /* zlib's crc32(crc, s, n), copying the bytes to `d` unless NULL. */
 static uint32_t crc32_copy(uint32_t crc, const uint8_t *s, uint8_t *d, size_t n) {
@@ -216,8 +223,11 @@ static napi_value js_unmap(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT() {
   init_table();
+#if defined(__x86_64__)
+  /* GCC's and Clang's checks include the OS saving the AVX-512 registers (XCR0). */
   __builtin_cpu_init();
   have_simd = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq");
+#endif
   napi_property_descriptor methods[] = {
       {"crc32", NULL, js_crc32, NULL, NULL, NULL, napi_enumerable, NULL},
       {"copyCrc32", NULL, js_copy_crc32, NULL, NULL, NULL, napi_enumerable, NULL},
