@@ -43,7 +43,6 @@ export type BaselineMessage = BaselineRequest & { readonly id: number };
 
 export type BaselineReply = { readonly id: number; readonly round?: Round; readonly error?: string };
 
-
 type Pending = { resolve: (round: Round | undefined) => void; reject: (err: Error) => void };
 
 /** The parent's handle on the worker process. */

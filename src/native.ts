@@ -7,11 +7,10 @@ import { fileURLToPath } from "node:url";
  * or `npm run build:native`): a CRC-32 folded with VPCLMULQDQ, a copy that
  * computes the CRC-32 of what it copies in the same pass, and read-only shared
  * mappings of files. Optional: without it (no compiler at install, another
- * platform, a CPU without AVX-512 and VPCLMULQDQ) checksums use @node-rs/crc32
- * or zlib and shared memory files are read with pread. On a CPU without
- * AVX-512BW and VPCLMULQDQ (`simd` false) the CRC functions still answer
- * correctly, a byte table at a time (slower than @node-rs/crc32): use them only
- * when `simd` is true.
+ * platform) checksums use @node-rs/crc32 or zlib and shared memory files are
+ * read with pread. On a CPU without AVX-512BW and VPCLMULQDQ (`simd` false) the
+ * mappings work and the CRC functions still answer correctly, but a byte table
+ * at a time (slower than @node-rs/crc32): use them only when `simd` is true.
  */
 export interface NativeFastPath {
   /** Whether this CPU runs the folded CRC. */
