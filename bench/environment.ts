@@ -1,7 +1,7 @@
 import { loadConfig, type ConfigOverrides } from "../src/config.js";
 import { directoryHugePages, type HugePages } from "../src/huge-pages.js";
 import { ensureEtcdInstalled } from "../test/helpers/install-etcd.js";
-import { startEtcd, type EtcdProcess } from "../test/helpers/etcd-process.js";
+import { startEtcd, type EtcdProcess, type StartEtcdOptions } from "../test/helpers/etcd-process.js";
 import { startNodeProcess, type NodeProcess } from "../test/helpers/node-process.js";
 import { startS3rver, type S3rverProcess } from "../test/helpers/s3rver-process.js";
 import { mountHugeTmpfs } from "./huge-tmpfs.js";
@@ -47,6 +47,17 @@ export class Stopper {
 const HOT_MEMORY_BYTES = 768 * MiB;
 
 /**
+ * How the bench runs its etcd servers: with one core's worth of Go runtime
+ * (GOMAXPROCS=1), as Redis runs on one thread. etcd's defaults give it a
+ * scheduler thread per CPU, and on 2 vCPUs shared with the SDK and the nodes
+ * those threads spin looking for work after every request: measured here,
+ * 1 MiB loads cost etcd 0.051 – 0.055 ms of CPU each instead of 0.076 – 0.116,
+ * and ran at 4,580 – 5,300 a second instead of 2,940 – 4,910 (README,
+ * "etcd on one core").
+ */
+export const BENCH_ETCD: StartEtcdOptions = { goMaxProcs: 1 };
+
+/**
  * Starts etcd, s3rver, redis-server, the raw TCP server and three cache nodes;
  * registers each with `stopper`. The hot nodes' memory files go where
  * `sharedMemory` says (bench/plan.ts).
@@ -55,7 +66,7 @@ export async function startEnvironment(stopper: Stopper, log: (line: string) => 
   await ensureEtcdInstalled(log);
   const redisBin = await ensureRedisInstalled(log);
   const [etcd, s3, redis, raw] = await Promise.all([
-    startEtcd().then((p) => stopper.add(p)),
+    startEtcd(BENCH_ETCD).then((p) => stopper.add(p)),
     startS3rver({ bucket: "datenlord-bench" }).then((p) => stopper.add(p)),
     startRedis(redisBin).then((p) => stopper.add(p)),
     startRawTcpServer().then((p) => stopper.add(p)),

@@ -16,7 +16,7 @@ import { hasAllocatorSettings, KEEP_FREED_MEMORY, rerunWithAllocatorSettings } f
 import { BaselineProcess } from "./baselines.js";
 import { benchCold } from "./cold.js";
 import { benchEmbedded } from "./embedded.js";
-import { startEnvironment, Stopper, type BenchEnvironment } from "./environment.js";
+import { BENCH_ETCD, startEnvironment, Stopper, type BenchEnvironment } from "./environment.js";
 import { benchHotLoad } from "./hot-load.js";
 import { benchInsert } from "./insert.js";
 import { benchLlama } from "./llama.js";
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   const context = machine(plan, loadBefore, loadavg(), (Date.now() - started) / 1000, env.hotSharedMemory);
   console.log(renderTable(rows));
   const { sharedMemory: shm } = context;
-  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages}); native fast path: ${context.native}, CRC-32: ${context.checksum}`);
+  console.log(`\n${context.cpu}; ${context.memoryGiB} GiB; load average ${context.loadAverage.before.join(" ")} before, ${context.loadAverage.after.join(" ")} after; ${context.seconds.toFixed(0)} s; hot nodes' memory files in ${shm.directory} (huge pages: ${shm.hugePages}); native fast path: ${context.native}, CRC-32: ${context.checksum}; etcd GOMAXPROCS=${context.etcdGoMaxProcs ?? "default"}`);
   await mkdir(RESULTS, { recursive: true });
   await writeFile(`${RESULTS}latest.json`, JSON.stringify(resultDocument(rows, context), null, 2));
   log(`wrote ${RESULTS}latest.json`);
@@ -95,7 +95,7 @@ async function measure(plan: BenchPlan, env: BenchEnvironment, baselines: Baseli
 async function withOwnEtcds<T>(run: (start: () => Promise<EtcdProcess>) => Promise<T>): Promise<T> {
   const stopper = new Stopper();
   try {
-    return await run(async () => stopper.add(await startEtcd()));
+    return await run(async () => stopper.add(await startEtcd(BENCH_ETCD)));
   } finally {
     await stopper.stopAll();
   }
@@ -122,6 +122,8 @@ function machine(plan: BenchPlan, before: number[], after: number[], seconds: nu
     /** The native fast path (src/native.ts) and the CRC-32 in use: a run without them reads slower. */
     native: nativeStatus,
     checksum: checksumImplementation,
+    /** GOMAXPROCS of every etcd the bench starts (bench/environment.ts). */
+    etcdGoMaxProcs: BENCH_ETCD.goMaxProcs,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { Block } from "../src/block.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import type { EncodedKey } from "../src/keys.js";
 import type { BlockDescriptor } from "../metadata/metadata-store.js";
@@ -31,8 +32,7 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
   for (const peer of readCandidates(deps, key, descriptor)) {
     asked++;
     try {
-      // A node request gets the node deadline; a direct S3 read is bounded by the S3 tier's own (s3.requestTimeoutMs).
-      const block = peer === deps.s3 ? await peer.get(descriptor.blockId, { into }) : await callPeer(deps, peer, (signal) => peer.get(descriptor.blockId, { signal, into }));
+      const block = peer.getNow?.(descriptor.blockId, into) ?? (await request(deps, peer, descriptor.blockId, into));
       if (block === undefined) continue;
       if (matches(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
       lastError = mismatch(peer, descriptor);
@@ -41,6 +41,18 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
     }
   }
   throw unavailable(descriptor, asked, lastError);
+}
+
+/**
+ * Asks a source for the block: a node request gets the node deadline; a direct
+ * S3 read is bounded by the S3 tier's own (s3.requestTimeoutMs). Only for what
+ * `getNow` could not hand over at once: a same-host node's shared memory file
+ * serves a listed block with no request, so with no deadline to arm (a timer,
+ * an AbortController and a race cost about 10% of the SDK thread's CPU per
+ * 1 MiB load; README, "Same-host hits with no request").
+ */
+function request(deps: CoreDeps, peer: BlockSource, id: BlockDescriptor["blockId"], into: Uint8Array | undefined): Promise<Block | undefined> {
+  return peer === deps.s3 ? peer.get(id, { into }) : callPeer(deps, peer, (signal) => peer.get(id, { signal, into }));
 }
 
 /**

@@ -10,6 +10,8 @@ import { S3LayoutReads } from "../storage/s3-layout-reads.js";
 export interface BlockSource {
   readonly nodeId: string;
   get(id: BlockId, options?: PeerOptions): Promise<Block | undefined>;
+  /** The block at once, when the source can hand it over with no wait (BlockPeer.getNow). */
+  getNow?(id: BlockId, into?: Uint8Array): Block | undefined;
 }
 
 /** How S3 reads are named where a node id would be (errors, metrics). */

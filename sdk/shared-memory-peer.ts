@@ -76,9 +76,12 @@ export function openSharedMemoryFile(file: SharedMemoryFile, native: NativeFastP
  * A node on this host, read and written through its shared memory file.
  *
  * A GET first looks the block up in the file's directory (src/shared-directory.ts):
- * one pread of the slots where it can be listed, one pread of its bytes
+ * one read of the slots where it can be listed, one read of its bytes
  * straight into the destination (the caller's buffer with PeerOptions.into),
- * one pread of its slot again. The bytes are taken only when the slot still
+ * one read of its slot again (through a mapping of the file, or pread; see
+ * sdk/shared-file-reader.ts), all on the calling thread, which is why
+ * {@link SharedMemoryPeer.getNow} can do it with no promise and no request
+ * deadline. The bytes are taken only when the slot still
  * lists them (the node unlists a block before its place can be reused) and
  * they match the checksum; no message goes to the node, which later hears of
  * the read in a batched TOUCH (recency and hit counts). A block not listed, or
@@ -118,6 +121,19 @@ export class SharedMemoryPeer implements BlockPeer {
     this.#touches = new DeferredBatch(options.touchDelayMs ?? DEFAULT_TOUCH_DELAY_MS, MAX_TOUCHES_PER_FRAME, (ids) => this.#client.touch(ids).catch(() => undefined));
   }
 
+  /**
+   * A block listed in the file's directory, read and verified on this thread
+   * with no message to the node (see {@link DirectoryReader}); undefined when it
+   * is not listed, changed while read, or damaged: then {@link get}, which reads
+   * the directory again and asks the node (and counts a damaged copy).
+   */
+  getNow(id: BlockId, into?: Uint8Array): Block | undefined {
+    const read = this.#directoryRead(id, into);
+    if (typeof read !== "object") return undefined;
+    this.#countListedHit(id, read.block);
+    return read.block;
+  }
+
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     if (options?.signal?.aborted === true) throw abortError(options.signal);
     const listed = this.#readListed(id, options?.into);
@@ -146,28 +162,35 @@ export class SharedMemoryPeer implements BlockPeer {
     return where.tag === undefined ? { data, checksum: where.checksum } : { data, checksum: where.checksum, tag: where.tag };
   }
 
-  /**
-   * A read through the directory (see {@link DirectoryReader}), counted; a
-   * failed read asks the node. Only while a connection to the node is open and
-   * set up: a node that died (its sockets closed) is asked, and fails, rather
-   * than served from the memory it left behind; a client the node refused (a
-   * wrong secret) gets its refusal rather than the bytes; after a reconnect
-   * (the next LOCATE) the directory is used again.
-   */
+  /** {@link #directoryRead}, counted: a hit, or a damaged copy. */
   #readListed(id: BlockId, into: Uint8Array | undefined): ListedRead {
+    const read = this.#directoryRead(id, into);
+    if (read === "damaged") this.#metrics?.checksumFailures.inc({ tier: TIER });
+    else if (read !== "ask") this.#countListedHit(id, read.block);
+    return read;
+  }
+
+  /**
+   * A read through the directory (see {@link DirectoryReader}); a failed read
+   * asks the node. Only while a connection to the node is open and set up: a
+   * node that died (its sockets closed) is asked, and fails, rather than served
+   * from the memory it left behind; a client the node refused (a wrong secret)
+   * gets its refusal rather than the bytes; after a reconnect (the next LOCATE)
+   * the directory is used again.
+   */
+  #directoryRead(id: BlockId, into: Uint8Array | undefined): ListedRead {
     if (this.#closing !== undefined || !this.#client.connected) return "ask";
-    let read: ListedRead;
     try {
-      read = this.#directory.read(id, into);
+      return this.#directory.read(id, into);
     } catch {
       return "ask";
     }
-    if (read === "damaged") this.#metrics?.checksumFailures.inc({ tier: TIER });
-    else if (read !== "ask") {
-      this.#countHit(read.block.data.length);
-      this.#touches.add(id);
-    }
-    return read;
+  }
+
+  /** A hit served through the directory: counted here, and told to the node in the next TOUCH. */
+  #countListedHit(id: BlockId, block: Block): void {
+    this.#countHit(block.data.length);
+    this.#touches.add(id);
   }
 
   #countHit(bytes: number): void {

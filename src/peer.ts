@@ -47,6 +47,12 @@ export interface PeerStats {
 export interface BlockPeer {
   readonly nodeId: string;
   get(id: BlockId, options?: PeerOptions): Promise<Block | undefined>;
+  /**
+   * The block when this peer can hand it over at once, with no wait (a
+   * same-host node's shared memory file), its bytes verified; else undefined,
+   * and {@link get} is the way. Optional.
+   */
+  getNow?(id: BlockId, into?: Uint8Array): Block | undefined;
   put(id: BlockId, block: Block, options?: PeerOptions): Promise<void>;
   delete(id: BlockId, options?: PeerOptions): Promise<void>;
   stats(options?: PeerOptions): Promise<PeerStats>;

@@ -21,6 +21,8 @@ export interface StartEtcdOptions {
   readonly clusterState?: "new" | "existing";
   /** How long to wait for /health (default 30 000 ms). */
   readonly startTimeoutMs?: number;
+  /** GOMAXPROCS of the server's Go runtime (default: Go's, one per CPU). */
+  readonly goMaxProcs?: number;
 }
 
 /** A real etcd server process on loopback ports. */
@@ -51,6 +53,7 @@ interface Layout {
   readonly cluster: readonly EtcdPeer[];
   readonly clusterState: "new" | "existing";
   readonly startTimeoutMs: number;
+  readonly goMaxProcs: number | undefined;
 }
 
 /**
@@ -89,6 +92,7 @@ async function startOnce(bin: string, opts: StartEtcdOptions): Promise<EtcdProce
     cluster: opts.cluster ?? [{ name, peerUrl }],
     clusterState: opts.clusterState ?? "new",
     startTimeoutMs: opts.startTimeoutMs ?? 30_000,
+    goMaxProcs: opts.goMaxProcs,
   };
   const member = new EtcdMember(layout);
   try {
@@ -128,7 +132,7 @@ class EtcdMember implements EtcdProcess {
   get pid(): number { return this.child?.pid ?? -1; }
 
   async launch(): Promise<void> {
-    const child = spawnChild(this.layout.bin, etcdArgs(this.layout), { env: etcdEnv() });
+    const child = spawnChild(this.layout.bin, etcdArgs(this.layout), { env: etcdEnv(this.layout.goMaxProcs) });
     this.child = child;
     await waitHealthy(this.endpoint, child, this.layout.startTimeoutMs, this.name);
   }
@@ -170,8 +174,9 @@ function etcdArgs(l: Layout): string[] {
 }
 
 /** etcd reads ETCD_* variables as flags; ours (ETCD_ENDPOINTS, ETCD_BIN) must not leak in. */
-function etcdEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("ETCD_")));
+function etcdEnv(goMaxProcs: number | undefined): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("ETCD_")));
+  return goMaxProcs === undefined ? env : { ...env, GOMAXPROCS: String(goMaxProcs) };
 }
 
 function waitHealthy(endpoint: string, child: ChildHandle, timeoutMs: number, name: string): Promise<void> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DatenLordSDK, ErrorCode, type KvCacheClient } from "../../sdk/index.js";
-import { fakeBackend } from "./sdk-fakes.js";
+import { fakeBackend, type FakePeer } from "./sdk-fakes.js";
 import { expectCode, harness, puts, storedBlocks, text } from "./sdk-harness.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
 
@@ -71,6 +71,43 @@ describe("SDK core: longest prefix", () => {
     const clientB = await b.connect();
     expect(await clientB.tryLoad("k/more")).toBeNull();
     expect(text((await a.client.tryLoad("k/more"))?.data)).toBe("from a");
+  });
+});
+
+describe("SDK core: blocks a peer hands over at once (getNow)", () => {
+  const sum = (peers: readonly FakePeer[], call: keyof FakePeer["calls"]): number => peers.reduce((n, p) => n + p.calls[call], 0);
+
+  it("a holder that has the block at once serves the load with no request", async () => {
+    const { client, peers } = await harness();
+    await client.insert("same-host/k", "bytes in a shared file");
+    for (const p of peers) p.servesNow = true;
+    expect(text((await client.tryLoad("same-host/k/more"))?.data)).toBe("bytes in a shared file");
+    expect(sum(peers, "getNow")).toBe(1);
+    expect(sum(peers, "get")).toBe(0);
+  });
+
+  it("a copy handed over at once is checked like any other: a wrong one is skipped for the next holder's", async () => {
+    const { client, peers } = await harness();
+    await client.insert("k", "the right bytes");
+    const holders = peers.filter((p) => p.blocks.size === 1);
+    expect(holders).toHaveLength(2);
+    for (const p of holders) p.servesNow = true;
+    // Each holder damaged in turn: one of them is the first asked.
+    for (const bad of holders) {
+      for (const p of holders) p.mode = p === bad ? "corrupt" : "ok";
+      expect(text((await client.tryLoad("k/more"))?.data)).toBe("the right bytes");
+    }
+    // The damaged copy was handed over once (then the other holder's), the good one twice.
+    expect(holders.map((p) => p.calls.getNow).sort()).toEqual([1, 2]);
+    expect(sum(peers, "get")).toBe(0);
+  });
+
+  it("a holder with nothing to hand over at once is asked with a request, under the deadline", async () => {
+    const { client, peers } = await harness();
+    await client.insert("remote/k", "over the network");
+    expect(text((await client.tryLoad("remote/k"))?.data)).toBe("over the network");
+    expect(sum(peers, "getNow")).toBe(1);
+    expect(sum(peers, "get")).toBe(1);
   });
 });
 

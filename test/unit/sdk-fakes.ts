@@ -11,15 +11,27 @@ export type PeerMode = "ok" | "fail" | "hang" | "corrupt";
 /** An in-memory cache node speaking BlockPeer, counting the requests it gets. */
 export class FakePeer implements BlockPeer {
   readonly blocks = new Map<BlockId, Block>();
-  readonly calls = { get: 0, put: 0, delete: 0, stats: 0 };
+  readonly calls = { get: 0, getNow: 0, put: 0, delete: 0, stats: 0 };
   mode: PeerMode = "ok";
+  /** Whether getNow hands blocks over, as a same-host node's shared memory file does (else it has nothing, like a remote node). */
+  servesNow = false;
   closed = false;
 
   constructor(readonly nodeId: string) {}
 
+  getNow(id: BlockId): Block | undefined {
+    this.calls.getNow++;
+    // A node that fails or hangs is not served from at once (a same-host SDK asks a dead node, and waits).
+    return this.servesNow && (this.mode === "ok" || this.mode === "corrupt") ? this.copyOf(id) : undefined;
+  }
+
   async get(id: BlockId, options?: PeerOptions): Promise<Block | undefined> {
     this.calls.get++;
     await this.behave(options);
+    return this.copyOf(id);
+  }
+
+  private copyOf(id: BlockId): Block | undefined {
     const block = this.blocks.get(id);
     if (block === undefined) return undefined;
     const data = Uint8Array.from(block.data);
