@@ -52,7 +52,7 @@ const HOT_MEMORY_BYTES = 768 * MiB;
  * scheduler thread per CPU, and on 2 vCPUs shared with the SDK and the nodes
  * those threads spin looking for work after every request: measured here,
  * 1 MiB loads cost etcd 0.051 – 0.055 ms of CPU each instead of 0.076 – 0.116,
- * and ran at 4,580 – 5,300 a second instead of 2,940 – 4,910 (README,
+ * and ran at 4,170 – 5,260 a second instead of 2,940 – 4,910 (README,
  * "etcd on one core").
  */
 export const BENCH_ETCD: StartEtcdOptions = { goMaxProcs: 1 };

@@ -1,4 +1,4 @@
-import type { Block } from "../src/block.js";
+import type { Block, BlockId } from "../src/block.js";
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import type { EncodedKey } from "../src/keys.js";
 import type { BlockDescriptor } from "../metadata/metadata-store.js";
@@ -51,7 +51,7 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
  * an AbortController and a race cost about 10% of the SDK thread's CPU per
  * 1 MiB load; README, "Same-host hits with no request").
  */
-function request(deps: CoreDeps, peer: BlockSource, id: BlockDescriptor["blockId"], into: Uint8Array | undefined): Promise<Block | undefined> {
+function request(deps: CoreDeps, peer: BlockSource, id: BlockId, into: Uint8Array | undefined): Promise<Block | undefined> {
   return peer === deps.s3 ? peer.get(id, { into }) : callPeer(deps, peer, (signal) => peer.get(id, { signal, into }));
 }
 

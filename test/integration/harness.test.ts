@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Readable } from "node:stream";
 import { Etcd3 } from "etcd3";
 import { createServer, type AddressInfo } from "node:net";
@@ -59,6 +60,22 @@ describe("startEtcdCluster", () => {
       await victim.restart();
       expect(await isHealthy(victim.endpoint)).toBe(true);
       await waitFor(async () => (await readFrom(victim.endpoint, "k")) === "during", { what: "the restarted member to catch up", timeoutMs: 20_000 });
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("startEtcd with goMaxProcs", () => {
+  it("runs etcd with that GOMAXPROCS (the bench's etcd on one core), and it serves", async () => {
+    const etcd = stopAfterTest(await startEtcd({ goMaxProcs: 1 }));
+    const environ = readFileSync(`/proc/${etcd.pid}/environ`, "utf8").split("\0");
+    expect(environ).toContain("GOMAXPROCS=1");
+    expect(environ.filter((v) => v.startsWith("GOMAXPROCS="))).toHaveLength(1);
+    const client = new Etcd3({ hosts: [etcd.endpoint] });
+    try {
+      await client.put("k").value("one core");
+      expect(await client.get("k").string()).toBe("one core");
     } finally {
       client.close();
     }
