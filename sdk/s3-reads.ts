@@ -1,18 +1,13 @@
 import type { Block, BlockId } from "../src/block.js";
 import type { S3Config } from "../src/config.js";
 import type { CacheMetrics } from "../src/metrics.js";
-import { copiedInto, type PeerOptions } from "../src/peer.js";
+import { copiedInto, type BlockPeer, type PeerOptions } from "../src/peer.js";
 import type { NodeInfo } from "../metadata/metadata-store.js";
 import type { S3Layout } from "../src/s3-layout.js";
 import { S3LayoutReads } from "../storage/s3-layout-reads.js";
 
-/** The one thing the read path asks of a copy's location: the block, verified, or undefined. */
-export interface BlockSource {
-  readonly nodeId: string;
-  get(id: BlockId, options?: PeerOptions): Promise<Block | undefined>;
-  /** The block at once, when the source can hand it over with no wait (BlockPeer.getNow). */
-  getNow?(id: BlockId, into?: Uint8Array): Block | undefined;
-}
+/** What the read path asks of a copy's location: the block, verified, or undefined (at once, with `getNow`, where it can). */
+export type BlockSource = Pick<BlockPeer, "nodeId" | "get" | "getNow">;
 
 /** How S3 reads are named where a node id would be (errors, metrics). */
 export const S3_SOURCE_ID = "s3";
