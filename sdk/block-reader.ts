@@ -34,7 +34,7 @@ export async function readBlock(deps: CoreDeps, key: EncodedKey, descriptor: Blo
     try {
       const block = peer.getNow?.(descriptor.blockId, into) ?? (await request(deps, peer, descriptor.blockId, into));
       if (block === undefined) continue;
-      if (matches(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
+      if (isBlockOf(block.data, block.checksum, descriptor)) return { data: block.data, fromHolder: descriptor.holders.includes(peer.nodeId) };
       lastError = mismatch(peer, descriptor);
     } catch (err) {
       lastError = err;
@@ -68,13 +68,19 @@ function* readCandidates(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescr
   yield* rankedPeers(deps, key).filter((p) => !descriptor.holders.includes(p.nodeId)).slice(0, FALLBACK_NODES);
 }
 
+/** The source a read of `descriptor` asks first when it is a live holder (read-ahead.ts), else undefined. */
+export function firstHolder(deps: CoreDeps, key: EncodedKey, descriptor: BlockDescriptor): BlockSource | undefined {
+  const first = readCandidates(deps, key, descriptor).next();
+  return first.done === true || !descriptor.holders.includes(first.value.nodeId) ? undefined : first.value;
+}
+
 /**
  * The copy is the descriptor's block. A BlockPeer returns only data it verified
  * against `checksum` (PeerClient on receipt, the local store's tiers on read),
  * so comparing the checksums suffices: hashing the bytes again here would
  * verify the same bytes twice in one process.
  */
-function matches(data: Uint8Array, checksum: number, d: BlockDescriptor): boolean {
+export function isBlockOf(data: Uint8Array, checksum: number, d: BlockDescriptor): boolean {
   return data.length === d.size && checksum >>> 0 === d.checksum >>> 0;
 }
 

@@ -9,6 +9,7 @@ import type { Backend } from "./backend.js";
 import { writeBlock } from "./block-writer.js";
 import { deleteKey } from "./copies.js";
 import type { CoreDeps } from "./core.js";
+import { LocationHints } from "./location-hints.js";
 import { findPrefix, loadPrefix } from "./lookup.js";
 import { nodeStats } from "./node-stats.js";
 import type { SdkMetrics, SdkResult } from "./sdk-metrics.js";
@@ -193,6 +194,7 @@ function coreDeps(ctx: ClientContext, onCleanupError: (error: unknown) => void):
   return {
     metadata: backend.metadata, peers: backend.peers, ...(backend.s3 === undefined ? {} : { s3: backend.s3 }), namespace: config.namespace,
     replicas: config.cluster.replicas, requestTimeoutMs: config.cluster.requestTimeoutMs,
+    ...(backend.mode === "cluster" && config.sdk.locationHintBytes > 0 ? { hints: new LocationHints(config.sdk.locationHintBytes) } : {}),
     now: ctx.now, onCleanupError,
   };
 }

@@ -3,6 +3,7 @@ import type { MetadataStore } from "../metadata/metadata-store.js";
 import type { BlockPeer } from "../src/peer.js";
 import { withDeadline } from "./deadline.js";
 import { rankNodes } from "./hrw.js";
+import type { LocationHints } from "./location-hints.js";
 import type { PeerDirectory } from "./peer-directory.js";
 import type { BlockSource } from "./s3-reads.js";
 
@@ -21,6 +22,8 @@ export interface CoreDeps {
   readonly replicas: number;
   /** Deadline of one request to one node, in ms (cluster.requestTimeoutMs). */
   readonly requestTimeoutMs: number;
+  /** What this client's lookups answered lately, for reading a block ahead of the answer (cluster mode, sdk.locationHintBytes > 0). */
+  readonly hints?: LocationHints;
   /** Milliseconds since the epoch (injectable for tests). */
   readonly now: () => number;
   /** Best-effort background work (deleting superseded copies) that failed. */

@@ -19,6 +19,8 @@ export class SdkMetrics {
   /** tryLoad hits whose descriptor named no live holder and an S3 copy: served from S3 through some node. */
   readonly s3Fallbacks: Counter;
   readonly hitRatio: Gauge;
+  /** Blocks read ahead of the lookup's answer (read-ahead.ts), by whether the answer named them. */
+  readonly readAheads: Counter<"result">;
 
   constructor(cache: CacheMetrics) {
     this.cache = cache;
@@ -35,6 +37,10 @@ export class SdkMetrics {
       name: "kvcache_sdk_s3_fallbacks_total", help: "tryLoad hits served by a node not named as a holder, which read the block from its S3 tier.", registers: [registry],
     });
     this.hitRatio = existing(registry, "kvcache_sdk_hit_ratio") ?? hitRatioGauge(cache);
+    this.readAheads = existing(registry, "kvcache_sdk_read_aheads_total") ?? new Counter({
+      name: "kvcache_sdk_read_aheads_total", help: "Blocks tryLoad copied from a same-host node while etcd answered the lookup: used (the answer named that block) or wasted.",
+      labelNames: ["result"], registers: [registry],
+    });
   }
 
   /** Counts one finished operation and its latency. */
@@ -45,6 +51,11 @@ export class SdkMetrics {
 
   recordPrefix(kind: KeyKind, encodedBytes: number): void {
     this.matchedPrefix.observe({ kind }, kind === "str" ? encodedBytes : encodedBytes / 4);
+  }
+
+  /** Counts a block read ahead of the lookup's answer, used or wasted. */
+  recordReadAhead(used: boolean): void {
+    this.readAheads.inc({ result: used ? "used" : "wasted" });
   }
 
   /** Counts a hit that no holder served: a non-holder node loaded it from its S3 tier. */

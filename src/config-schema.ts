@@ -142,5 +142,9 @@ export const configSchema = {
       doc: "Cluster mode: move block bytes through the shared memory file of a cache node on the same host (memory.sharedDirectory on the node) with one file read or write, instead of over TCP. Nodes elsewhere, or whose file this process cannot open, are reached over TCP either way.",
       format: Boolean, default: true, env: "DATENLORD_SDK_SHARED_MEMORY",
     },
+    locationHintBytes: {
+      doc: "Cluster mode: bytes of recent lookup answers (keys and where their blocks are) a client keeps, to copy the block a load will most likely get from a same-host node's shared memory file while etcd answers the lookup. A load still returns only the block etcd's answer names; a wrong guess costs one copy. 0 turns read-ahead off.",
+      format: "nat", default: 8 * MiB, env: "DATENLORD_SDK_LOCATION_HINT_BYTES",
+    },
   },
 } as const;

@@ -15,7 +15,7 @@ export interface AppConfig {
   readonly limits: LimitsConfig;
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
-  readonly sdk: { readonly strict: boolean; readonly concurrency: number; readonly directS3Reads: boolean; readonly sharedMemory: boolean };
+  readonly sdk: { readonly strict: boolean; readonly concurrency: number; readonly directS3Reads: boolean; readonly sharedMemory: boolean; readonly locationHintBytes: number };
   readonly auth: AuthConfig;
   readonly tls: DataTlsConfig;
 }

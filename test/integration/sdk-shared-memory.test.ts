@@ -28,6 +28,7 @@ async function client(cluster: NodeCluster, extra: ConfigOverrides = {}) {
     sharedHits: () => counter("kvcache_tier_hits_total", { tier: "shared" }),
     sharedMisses: () => counter("kvcache_tier_misses_total", { tier: "shared" }),
     checksumFailures: () => counter("kvcache_checksum_failures_total", { tier: "shared" }),
+    readAheads: async () => ({ used: await counter("kvcache_sdk_read_aheads_total", { result: "used" }), wasted: await counter("kvcache_sdk_read_aheads_total", { result: "wasted" }) }),
   };
 }
 
@@ -138,6 +139,37 @@ describe("SDK through a node's shared memory file", () => {
     expect(loads).toBeGreaterThan(150);
     expect(await reader.sharedHits()).toBeGreaterThan(50);
     expect(valueOf(await scrape(node.adminUrl), "kvcache_block_moves_total", { from: "memory", to: "disk", reason: "demoted" })).toBeGreaterThan(120);
+  });
+
+  it("copies a block loaded before while etcd answers, and never returns it once another client has overwritten its key", async () => {
+    const directory = await sharedDirectory();
+    const cluster = await nodeCluster({ memory: { capacityBytes: 8 * 1024 * KiB, sharedDirectory: directory }, cluster: NO_SWEEP });
+    await cluster.startNode();
+    const writer = await client(cluster);
+    const reader = await client(cluster);
+    const blocks = Array.from({ length: 4 }, (_, i) => ({ key: `ahead/${i}`, data: randomBytes(100 * KiB + i) }));
+    for (const b of blocks) await writer.client.insert(b.key, b.data);
+    const into = Buffer.alloc(128 * KiB);
+    for (let round = 0; round < 3; round++) {
+      for (const b of blocks) {
+        const hit = await reader.client.tryLoad(round === 2 ? `${b.key}/more` : b.key, { into });
+        expect(hit!.data.buffer).toBe(into.buffer);
+        expect(Buffer.compare(hit!.data, b.data)).toBe(0);
+      }
+    }
+    // The first round had nothing to go on; the next two read every block ahead, and each copy was the answer's.
+    expect(await reader.readAheads()).toEqual({ used: 8, wasted: 0 });
+
+    // Each overwrite gives the key a new block; the reader's hint still names the old one, which may still be in the file.
+    let data = blocks[0]!.data;
+    for (let i = 0; i < 20; i++) {
+      data = randomBytes(100 * KiB);
+      await writer.client.insert(blocks[0]!.key, data, { overwrite: true });
+      expect(Buffer.compare((await reader.client.tryLoad(blocks[0]!.key, { into }))!.data, data)).toBe(0);
+    }
+    const { used, wasted } = await reader.readAheads();
+    expect(used + wasted).toBeGreaterThanOrEqual(8);
+    expect(used).toBe(8);
   });
 
   it("falls back to the node's GET for blocks its memory tier no longer holds, and for bytes damaged in the file", async () => {

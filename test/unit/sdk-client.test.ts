@@ -1,7 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
+import { MemoryMetadataStore } from "../../metadata/memory-metadata-store.js";
 import { DatenLordSDK, ErrorCode, type KvCacheClient } from "../../sdk/index.js";
 import { fakeBackend, type FakePeer } from "./sdk-fakes.js";
-import { expectCode, harness, puts, storedBlocks, text } from "./sdk-harness.js";
+import { expectCode, harness, puts, storedBlocks, text, type Harness } from "./sdk-harness.js";
 import { cleanupAfterTest } from "../helpers/cleanup.js";
 
 describe("SDK core: longest prefix", () => {
@@ -87,7 +88,8 @@ describe("SDK core: blocks a peer hands over at once (getNow)", () => {
   });
 
   it("a copy handed over at once is checked like any other: a wrong one is skipped for the next holder's", async () => {
-    const { client, peers } = await harness();
+    // Read-ahead off: the counts below are the read's alone (read-ahead has its own tests).
+    const { client, peers } = await harness({ sdk: { locationHintBytes: 0 } });
     await client.insert("k", "the right bytes");
     const holders = peers.filter((p) => p.blocks.size === 1);
     expect(holders).toHaveLength(2);
@@ -108,6 +110,82 @@ describe("SDK core: blocks a peer hands over at once (getNow)", () => {
     expect(text((await client.tryLoad("remote/k"))?.data)).toBe("over the network");
     expect(sum(peers, "getNow")).toBe(1);
     expect(sum(peers, "get")).toBe(1);
+  });
+});
+
+describe("SDK core: read-ahead from location hints", () => {
+  const readAheads = async (h: Harness): Promise<Record<string, number>> =>
+    Object.fromEntries((await h.sdk.metrics.readAheads.get()).values.map((v) => [String(v.labels.result), v.value]));
+  const sameHost = (h: Harness): void => {
+    for (const p of h.peers) p.servesNow = true;
+  };
+
+  it("a load of a key loaded before copies its block while metadata answers, by a point read, and uses it when the answer names it", async () => {
+    const h = await harness();
+    await h.client.insert("k", "the block");
+    sameHost(h);
+    expect(text((await h.client.tryLoad("k"))?.data)).toBe("the block");
+    const get = vi.spyOn(MemoryMetadataStore.prototype, "get");
+    const longest = vi.spyOn(MemoryMetadataStore.prototype, "longestPrefix");
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
+    expect(text((await h.client.tryLoad("k", { into: Buffer.alloc(64) }))?.data)).toBe("the block");
+    expect(await readAheads(h)).toEqual({ used: 1 });
+    // The query is the remembered key: one point read answers, no range scan.
+    expect([get.mock.calls.length, longest.mock.calls.length]).toEqual([1, 0]);
+    // A longer query is answered by the range scan, and the copy is still used.
+    expect(text((await h.client.tryLoad("k/more"))?.data)).toBe("the block");
+    expect([get.mock.calls.length, longest.mock.calls.length]).toEqual([1, 1]);
+    expect(await readAheads(h)).toEqual({ used: 2 });
+    expect(h.peers.reduce((n, p) => n + p.calls.get, 0)).toBe(0);
+  });
+
+  it("a guess the answer overrules is wasted, never returned: a longer key stored since, an overwrite whose old copy is still readable", async () => {
+    const h = await harness();
+    sameHost(h);
+    await h.client.insert("a", "A");
+    expect(text((await h.client.tryLoad("a/x"))?.data)).toBe("A");
+    await h.client.insert("a/b", "B");
+    expect(text((await h.client.tryLoad("a/b/c"))?.data)).toBe("B");
+    expect(await readAheads(h)).toEqual({ wasted: 1 });
+
+    for (const p of h.peers) p.delete = async () => undefined; // old copies stay readable
+    await h.client.insert("a/b", "B, rewritten", { overwrite: true });
+    const into = Buffer.alloc(64);
+    expect(text((await h.client.tryLoad("a/b", { into }))?.data)).toBe("B, rewritten");
+    expect(await readAheads(h)).toEqual({ wasted: 2 });
+  });
+
+  it("a key deleted since is a miss; failing metadata is a degraded miss with a copy made, and nothing is left unhandled", async () => {
+    const h = await harness();
+    sameHost(h);
+    await h.client.insert("gone", "x");
+    await h.client.insert("k", "y");
+    for (const key of ["gone", "k"]) expect(await h.client.tryLoad(key)).not.toBeNull();
+    for (const p of h.peers) p.delete = async () => undefined;
+    expect(await h.client.delete("gone")).toBe(true);
+    expect(await h.client.tryLoad("gone/more")).toBeNull();
+    h.metadataDown = true;
+    expect(await h.client.tryLoad("k")).toBeNull();
+    expect(h.events.map((e) => e.error.code)).toEqual([ErrorCode.ETCD_UNAVAILABLE]);
+    h.metadataDown = false;
+    expect(text((await h.client.tryLoad("k"))?.data)).toBe("y");
+  });
+
+  it("is skipped for a block larger than `into` (the answer's size decides the error) and off with sdk.locationHintBytes 0", async () => {
+    const h = await harness();
+    sameHost(h);
+    await h.client.insert("big", Buffer.alloc(100));
+    await h.client.tryLoad("big");
+    await expectCode(h.client.tryLoad("big", { into: Buffer.alloc(10) }), ErrorCode.BUFFER_TOO_SMALL);
+    expect(await readAheads(h)).toEqual({});
+
+    const off = await harness({ sdk: { locationHintBytes: 0 } });
+    sameHost(off);
+    await off.client.insert("k", "v");
+    for (let i = 0; i < 3; i++) expect(text((await off.client.tryLoad("k"))?.data)).toBe("v");
+    expect(await readAheads(off)).toEqual({});
   });
 });
 

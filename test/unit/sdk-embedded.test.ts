@@ -23,6 +23,14 @@ function block(i: number, size: number): Buffer {
 }
 
 describe("embedded mode", () => {
+  it("reads nothing ahead: its metadata answers in process (read-ahead is for cluster mode)", async () => {
+    const sdk = await embedded();
+    await using client = await sdk.connect();
+    await client.insert("k", "v");
+    for (let i = 0; i < 3; i++) expect((await client.tryLoad("k"))?.data.toString()).toBe("v");
+    expect((await sdk.metrics.readAheads.get()).values).toEqual([]);
+  });
+
   it("needs no services: insert, longest-prefix load, miss", async () => {
     const sdk = await embedded();
     await using client = await sdk.connect();
