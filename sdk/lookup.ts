@@ -39,7 +39,6 @@ export async function loadPrefix<Q extends CacheKey>(
 /** The deepest stored prefix and its size, from metadata alone. */
 export async function findPrefix<Q extends CacheKey>(deps: CoreDeps, query: Q, key: EncodedKey): Promise<PrefixMatch<Q> | null> {
   const entry = await deps.metadata.longestPrefix(deps.namespace, key);
-  if (entry !== undefined) deps.hints?.learn(entry);
   if (entry === undefined) return null;
   return { matchedPrefix: matchedPrefixOf(query, entry.key), size: entry.descriptor.size };
 }
