@@ -47,8 +47,8 @@ export async function findPrefix<Q extends CacheKey>(deps: CoreDeps, query: Q, k
  * The deepest stored prefix of `key`. When the hints expect the query itself
  * (a load of a stored key), a point read of it is the whole answer if the key
  * is there: one read of one key, where a range makes etcd read and sort every
- * key it spans (README, "Exact keys by point read"). Only its absence costs the
- * range scan after it.
+ * key it spans (README, "Read-ahead from location hints, and exact keys by
+ * point read"). Only its absence costs the range scan after it.
  */
 async function lookUp(deps: CoreDeps, key: EncodedKey, guess: MetadataEntry | undefined): Promise<MetadataEntry | undefined> {
   const exact = guess !== undefined && guess.key.kind === key.kind && Buffer.compare(guess.key.bytes, key.bytes) === 0;

@@ -12,9 +12,10 @@ export interface ReadAhead {
 /**
  * Copies the block of `guess` (what the location hints expect the query to
  * resolve to) while etcd answers the lookup already sent for the query, so
- * that the copy and etcd's work overlap instead of taking turns. The caller uses the copy only when the answer names the
- * same block (loadPrefix), so what a load returns is decided by the lookup as
- * before; a wrong guess costs one copy.
+ * that the copy and etcd's work overlap instead of taking turns. The caller
+ * uses the copy only when the answer names the same block (loadPrefix), so
+ * what a load returns is decided by the lookup as before; a wrong guess costs
+ * one copy.
  *
  * Only a block its first holder can hand over at once (a same-host node's
  * shared memory file, `getNow`) is read ahead: one copy, no request, nothing
