@@ -5,11 +5,14 @@ import { ratioOf, renderTable, targetMet, type BenchRow } from "../../bench/repo
 const round = (seconds: number, bytes: number, cpuSeconds?: number): Round => ({ seconds, ops: 10, bytes, ...(cpuSeconds === undefined ? {} : { cpuSeconds }) });
 
 describe("bench report", () => {
-  it("summarises rounds by their medians and pairs rounds for the ratio's spread", () => {
+  it("summarises throughput by the median round, CPU over all rounds, and pairs rounds for the ratio's spread", () => {
     const ours = [round(1, 2e9, 0.01), round(1, 1e9, 0.02), round(2, 2e9, 0.03)];
     const theirs = [round(1, 1e9), round(1, 1e9), round(1, 2e9)];
     expect(summarize(ours)).toEqual({ gbps: 1, opsps: 10, cpuMsPerOp: 2 });
     expect(pairedRange(ours, theirs)).toEqual([0.5, 2]);
+    // CPU read in 10 ms ticks: rounds of 2, 3 and 3 ticks are 80 ms over 30 operations, not the median round's 3 ms each.
+    expect(summarize([round(1, 1e9, 0.02), round(1, 1e9, 0.03), round(1, 1e9, 0.03)]).cpuMsPerOp).toBeCloseTo(8 / 3, 10);
+    expect(summarize([round(1, 1e9, 0.02), round(1, 1e9)]).cpuMsPerOp).toBeNaN();
   });
 
   it("checks targets against the ratio and prints the spread beside it", () => {
