@@ -1,5 +1,6 @@
 import { ErrorCode, KvCacheError } from "../src/errors.js";
 import type { CacheKey, EncodedKey } from "../src/keys.js";
+import { compareBytes } from "../metadata/bytes.js";
 import type { MetadataEntry } from "../metadata/metadata-store.js";
 import { readBlock } from "./block-reader.js";
 import type { CoreDeps } from "./core.js";
@@ -51,7 +52,7 @@ export async function findPrefix<Q extends CacheKey>(deps: CoreDeps, query: Q, k
  * point read"). Only its absence costs the range scan after it.
  */
 async function lookUp(deps: CoreDeps, key: EncodedKey, guess: MetadataEntry | undefined): Promise<MetadataEntry | undefined> {
-  const exact = guess !== undefined && guess.key.kind === key.kind && Buffer.compare(guess.key.bytes, key.bytes) === 0;
+  const exact = guess !== undefined && guess.key.kind === key.kind && compareBytes(guess.key.bytes, key.bytes) === 0;
   return (exact ? await deps.metadata.get(deps.namespace, key) : undefined) ?? deps.metadata.longestPrefix(deps.namespace, key);
 }
 
